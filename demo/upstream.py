@@ -1,0 +1,244 @@
+"""A real Poe-protocol server (fastapi_poe) for local use and for the tests.
+
+Bots (each at /bot/<Name>):
+
+  Echo        repeats the last user message; also reports what it received
+              when asked ("/params" as the message)
+  GPT-4o      same as Echo (so catalogue ids resolve end to end)
+  SlowStory   streams a longer answer in many small pieces, slowly
+  Thinker     "*Thinking...*" with quoted lines, then the answer
+  Failing     sends some text, then an error event
+  Refuser     an error event first (user_caused_error)
+  Silent      waits a long time before answering (for timeouts)
+  ToolBot     asks for a tool call when given tools; answers from tool results
+  Artist      answers with a file (image) event
+  Replacer    text, then replace_response
+
+Key-dependent behaviour (for key-pool tests); the key's prefix decides:
+
+  bad-...     HTTP 401 (invalid key)
+  broke-...   200 + error event "You do not have enough points" (insufficient_fund)
+  busy-...    200 + error event about a rate limit
+  limited-... HTTP 429 with Retry-After: 30
+  down-...    HTTP 503
+  anything else answers normally.
+
+GET /stats returns how many queries each key (by its prefix and a counter)
+made; POST /stats/reset clears it. Only for tests: the keys here are fake.
+
+Run: python demo/upstream.py --port 8081
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+from collections import Counter
+from collections.abc import AsyncIterable
+
+import fastapi_poe as fp
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+STATS: Counter[str] = Counter()
+SLOW_DELAY = float(os.environ.get("DEMO_SLOW_DELAY", "0.15"))
+SILENT_SECONDS = float(os.environ.get("DEMO_SILENT_SECONDS", "30"))
+
+STORY = (
+    "Once upon a time, in a quiet valley between two mountains, there lived a clockmaker "
+    "who could hear the heartbeat of every clock she built. Each morning she walked to the "
+    "market with a basket of small brass clocks, and each evening she came home with one "
+    "less, because one always chose to stay with someone who needed time more than she did. "
+    "The end."
+)
+
+
+def _key(request: Request) -> str:
+    auth = request.headers.get("authorization", "")
+    return auth.split(" ", 1)[1] if auth.lower().startswith("bearer ") else ""
+
+
+class KeyBehaviour(BaseHTTPMiddleware):
+    """HTTP-level failures chosen by the key, before fastapi_poe sees the request."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.method == "POST" and request.url.path.startswith("/bot/"):
+            key = _key(request)
+            STATS[key] += 1
+            if not key or key.startswith("bad-"):
+                return JSONResponse({"detail": "Invalid access key"}, status_code=401)
+            if key.startswith("limited-"):
+                return JSONResponse({"detail": "Too many requests"}, status_code=429, headers={"retry-after": "30"})
+            if key.startswith("down-"):
+                return JSONResponse({"detail": "Service unavailable"}, status_code=503)
+        return await call_next(request)
+
+
+def _last_user(request: fp.QueryRequest) -> str:
+    for msg in reversed(request.query):
+        if msg.role == "user":
+            return msg.content
+    return ""
+
+
+class Bot(fp.PoeBot):
+    async def get_response_with_context(
+        self, request: fp.QueryRequest, context: fp.RequestContext
+    ) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+        key = _key(context.http_request)
+        if key.startswith("broke-"):
+            yield fp.ErrorResponse(text="You do not have enough points to run this bot.", error_type="insufficient_fund", allow_retry=False)
+            return
+        if key.startswith("busy-"):
+            yield fp.ErrorResponse(text="You have exceeded the rate limit for this bot. Please slow down.", allow_retry=True)
+            return
+        async for event in self.answer(request):
+            yield event
+
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+        raise NotImplementedError
+
+
+class Echo(Bot):
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+        text = _last_user(request)
+        if text.strip() == "/params":
+            yield fp.PartialResponse(
+                text=json.dumps(
+                    {
+                        "roles": [m.role for m in request.query],
+                        "contents": [m.content for m in request.query],
+                        "attachments": [[a.url for a in m.attachments] for m in request.query],
+                        "temperature": request.temperature,
+                        "stop_sequences": request.stop_sequences,
+                        "tools": [t.function.name for t in request.tools or []],
+                        "tool_results": [r.content for r in request.tool_results or []],
+                    }
+                )
+            )
+            return
+        yield fp.PartialResponse(text=text or "(empty)")
+
+
+class SlowStory(Bot):
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+        words = STORY.split(" ")
+        for i, word in enumerate(words):
+            yield fp.PartialResponse(text=word if i == 0 else " " + word)
+            await asyncio.sleep(SLOW_DELAY)
+
+
+class Thinker(Bot):
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+        for piece in ("*Thinking...*\n\n", "> The user", " wants a number.\n", ">\n", "> 6 times 7 is 42.\n\n", "The answer", " is 42."):
+            yield fp.PartialResponse(text=piece)
+            await asyncio.sleep(0.01)
+
+
+class Failing(Bot):
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+        yield fp.PartialResponse(text="I will start, ")
+        await asyncio.sleep(0.05)
+        yield fp.PartialResponse(text="but then")
+        await asyncio.sleep(0.05)
+        yield fp.ErrorResponse(text="The bot crashed halfway.", allow_retry=True)
+
+
+class Refuser(Bot):
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+        yield fp.ErrorResponse(text="This message breaks the bot's rules.", error_type="user_caused_error", allow_retry=False)
+
+
+class Silent(Bot):
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+        await asyncio.sleep(SILENT_SECONDS)
+        yield fp.PartialResponse(text="finally")
+
+
+class ToolBot(Bot):
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+        if request.tool_results:
+            results = ", ".join(f"{r.name}={r.content}" for r in request.tool_results)
+            yield fp.PartialResponse(text=f"Tool said: {results}")
+            return
+        if not request.tools:
+            yield fp.PartialResponse(text="no tools given")
+            return
+        fn = request.tools[0].function
+        args = json.dumps({"city": "Paris"}) if "city" in fn.parameters.properties else "{}"
+        half = len(args) // 2
+        for i, part in enumerate((args[:half], args[half:])):
+            delta: dict[str, object] = {"index": 0, "function": {"arguments": part}}
+            if i == 0:
+                delta.update({"id": "call_demo_1", "type": "function", "function": {"name": fn.name, "arguments": part}})
+            yield fp.PartialResponse(
+                text="",
+                data={"choices": [{"index": 0, "delta": {"tool_calls": [delta]}, "finish_reason": None}]},
+            )
+        yield fp.PartialResponse(text="", data={"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+
+
+class Artist(Bot):
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+        yield fp.PartialResponse(text="Here is your picture.")
+        yield self.file_event(url="https://example.invalid/picture.png", content_type="image/png", name="picture.png")  # type: ignore[call-arg]
+
+
+class Replacer(Bot):
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+        yield fp.PartialResponse(text="Draft")
+        yield fp.PartialResponse(text="Final answer", is_replace_response=True)
+
+
+BOTS: dict[str, type[Bot]] = {
+    "Echo": Echo,
+    "GPT-4o": Echo,
+    "SlowStory": SlowStory,
+    "Thinker": Thinker,
+    "Failing": Failing,
+    "Refuser": Refuser,
+    "Silent": Silent,
+    "ToolBot": ToolBot,
+    "Artist": Artist,
+    "Replacer": Replacer,
+}
+
+DEMO_MODELS = "echo=Echo,slowstory=SlowStory,thinker=Thinker,failing=Failing,refuser=Refuser,silent=Silent,toolbot=ToolBot,artist=Artist,replacer=Replacer"
+
+
+def make_app() -> FastAPI:
+    app = FastAPI()
+    bots = [cls(path=f"/bot/{name}", access_key=None) for name, cls in BOTS.items()]
+    app = fp.make_app(bots, allow_without_key=True, app=app)
+    app.add_middleware(KeyBehaviour)
+
+    @app.get("/stats")
+    async def stats() -> dict[str, int]:
+        return dict(STATS)
+
+    @app.post("/stats/reset")
+    async def reset() -> dict[str, bool]:
+        STATS.clear()
+        return {"ok": True}
+
+    return app
+
+
+def main() -> None:
+    import logging
+
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8081)
+    args = parser.parse_args()
+    logging.getLogger("fastapi_poe").setLevel(logging.ERROR)
+    uvicorn.run(make_app(), host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""Routing, CORS and error handling: ``handle(request, env, runtime) -> Response``."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote
+
+from . import __version__
+from .auth import check_access
+from .chat import JSON_HEADERS, handle_chat
+from .config import Config, load_config
+from .errors import ConfigError, MethodNotAllowed, NotFound, PayloadTooLarge, ProxyError, error_body
+from .keys import KeyPool
+from .models import Catalogue
+from .openai_json import model_list, model_object
+from .types import Request, Response, Runtime
+
+__all__ = ["App", "handle", "app_for"]
+
+CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
+MODELS_PATHS = ("/v1/models", "/models")
+ALLOWED_HEADERS = "authorization, content-type, x-api-key, openai-organization, openai-project, x-stainless-arch, x-stainless-lang, x-stainless-os, x-stainless-package-version, x-stainless-retry-count, x-stainless-runtime, x-stainless-runtime-version, x-stainless-timeout"
+
+
+def _json(status: int, obj: Any, extra: tuple[tuple[str, str], ...] = ()) -> Response:
+    return Response(status, JSON_HEADERS + extra, json.dumps(obj, ensure_ascii=False).encode())
+
+
+def error_response(err: ProxyError) -> Response:
+    return _json(err.status, error_body(err), err.headers)
+
+
+class App:
+    """Per-isolate state: parsed config, the catalogue and the key pool."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.config_error: ConfigError | None = None
+        try:
+            self.cfg = load_config(env)
+        except ConfigError as err:
+            self.config_error = err
+            self.cfg = Config(api_keys=(), access_tokens=())
+        self.catalogue = Catalogue(self.cfg.custom_models)
+        self.pool = KeyPool(self.cfg.api_keys, self.cfg)
+        self._secrets = tuple(sorted({*self.cfg.api_keys, *self.cfg.access_tokens}, key=len, reverse=True))
+
+    def redact(self, text: str) -> str:
+        for s in self._secrets:
+            if s and s in text:
+                text = text.replace(s, "[redacted]")
+        return text
+
+    # ------------------------------------------------------------ entry
+
+    async def handle(self, req: Request, rt: Runtime) -> Response:
+        started = time.monotonic()
+        log = rt.log
+        rt = Runtime(rt.http, rt.kv, rt.clock, rt.defer, lambda line: log(self.redact(line)))
+        try:
+            if req.method == "OPTIONS":
+                resp = Response(204, self._preflight_headers(req))
+            else:
+                resp = await self._route(req, rt)
+        except ProxyError as err:
+            resp = error_response(err)
+        except Exception as exc:  # never a traceback to the client
+            rt.log(f"internal error: {type(exc).__name__}: {exc}")
+            resp = error_response(ProxyError("The proxy hit an internal error; see the Worker logs."))
+        elapsed = (time.monotonic() - started) * 1000
+        rt.log(f"{req.method} {req.path} -> {resp.status} ({elapsed:.0f} ms to headers)")
+        return Response(resp.status, resp.headers + self._cors_headers(req), resp.body)
+
+    async def _route(self, req: Request, rt: Runtime) -> Response:
+        path = req.path.rstrip("/") or "/"
+        if path in ("/", "/health", "/v1/health"):
+            self._method(req, "GET", "HEAD")
+            return _json(200, self._health(rt) if path != "/" else self._index())
+        if path in CHAT_PATHS:
+            self._method(req, "POST")
+            self._guard(req)
+            return await handle_chat(rt, self.cfg, self.catalogue, self.pool, req.body)
+        if path in MODELS_PATHS:
+            self._method(req, "GET", "HEAD")
+            self._guard(req)
+            return _json(200, model_list(self.catalogue.listed()))
+        for prefix in MODELS_PATHS:
+            if path.startswith(prefix + "/"):
+                self._method(req, "GET", "HEAD")
+                self._guard(req)
+                model_id = unquote(path[len(prefix) + 1 :])
+                return _json(200, model_object(self.catalogue.resolve(model_id)))
+        raise NotFound(f"Unknown path {req.method} {path[:200]}. This proxy serves /v1/chat/completions, /v1/models and /health.", code="unknown_url")
+
+    def _guard(self, req: Request) -> None:
+        if self.config_error is not None:
+            raise self.config_error
+        check_access(req.headers, self.cfg.access_tokens)
+        size = len(req.body)
+        declared = req.headers.get("content-length", "")
+        if declared.isdigit():
+            size = max(size, int(declared))
+        if size > self.cfg.max_body_bytes:
+            raise PayloadTooLarge(
+                f"The request body is {size} bytes; the limit is {self.cfg.max_body_bytes} bytes (MAX_BODY_BYTES)."
+            )
+
+    @staticmethod
+    def _method(req: Request, *allowed: str) -> None:
+        if req.method not in allowed:
+            raise MethodNotAllowed(
+                f"Method {req.method} is not allowed on {req.path}; use {' or '.join(allowed)}.",
+                headers=(("allow", ", ".join((*allowed, "OPTIONS"))),),
+            )
+
+    # ------------------------------------------------------------ bodies
+
+    def _index(self) -> dict[str, Any]:
+        return {
+            "name": "poe-proxy",
+            "version": __version__,
+            "endpoints": ["/v1/chat/completions", "/v1/models", "/health"],
+        }
+
+    def _health(self, rt: Runtime) -> dict[str, Any]:
+        return {
+            "status": "ok" if self.config_error is None and len(self.pool) and self.cfg.access_tokens else "misconfigured",
+            "version": __version__,
+            "keys": self.pool.health(rt.clock()),
+            "access_tokens_configured": bool(self.cfg.access_tokens),
+            "config_error": self.config_error.message if self.config_error else None,
+        }
+
+    # ------------------------------------------------------------ CORS
+
+    def _allow_origin(self, req: Request) -> str | None:
+        origin = req.headers.get("origin")
+        allowed = self.cfg.cors_origins
+        if "*" in allowed:
+            return "*"
+        if origin and origin in allowed:
+            return origin
+        return None
+
+    def _cors_headers(self, req: Request) -> tuple[tuple[str, str], ...]:
+        origin = self._allow_origin(req)
+        if origin is None:
+            return (("vary", "Origin"),)
+        headers = [("access-control-allow-origin", origin), ("access-control-expose-headers", "retry-after, content-type")]
+        if origin != "*":
+            headers.append(("vary", "Origin"))
+        return tuple(headers)
+
+    def _preflight_headers(self, req: Request) -> tuple[tuple[str, str], ...]:
+        if self._allow_origin(req) is None:
+            return ()
+        requested = req.headers.get("access-control-request-headers")
+        return (
+            ("access-control-allow-methods", "GET, POST, OPTIONS"),
+            ("access-control-allow-headers", requested or ALLOWED_HEADERS),
+            ("access-control-max-age", "86400"),
+        )
+
+
+_APPS: dict[tuple[tuple[str, str], ...], App] = {}
+
+
+def app_for(env: Mapping[str, str]) -> App:
+    """One App per distinct configuration, kept for the isolate's life."""
+    key = tuple(sorted(env.items()))
+    app = _APPS.get(key)
+    if app is None:
+        _APPS.clear()  # a new deployment's env replaces the old one
+        app = _APPS[key] = App(env)
+    return app
+
+
+async def handle(req: Request, env: Mapping[str, str], rt: Runtime) -> Response:
+    return await app_for(env).handle(req, rt)

@@ -1,0 +1,194 @@
+"""POST /v1/chat/completions: translate, pick keys, fail over, stream back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from .config import Config
+from .errors import ConfigError, ProxyError, UpstreamError, UpstreamTimeout, error_body
+from .events import Done, Ping, PoeErrorEvent
+from .keys import KeyPool, cooldown_seconds
+from .models import Catalogue
+from .openai_json import ChunkWriter, completion, new_completion_id
+from .output import Assembler
+from .parse import load_json, parse_chat_request
+from .sse import DONE, encode_data
+from .tokens import Usage, estimate_prompt_tokens, estimate_tokens
+from .translate import query_bytes, to_query
+from .types import ChatRequest, Response, Runtime
+from .upstream import AttemptFailed, BotStream, classify_error_event, open_bot
+
+__all__ = ["handle_chat", "Opened", "open_with_failover"]
+
+SSE_HEADERS = (
+    ("content-type", "text/event-stream; charset=utf-8"),
+    ("cache-control", "no-cache"),
+    ("x-accel-buffering", "no"),
+)
+JSON_HEADERS = (("content-type", "application/json"),)
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    stream: BotStream
+    key_index: int
+
+
+async def open_with_failover(rt: Runtime, cfg: Config, pool: KeyPool, bot: str, body: bytes) -> Opened:
+    """Try healthy keys in rotation order until one starts answering."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + cfg.timeout
+    await pool.sync(rt, rt.clock())
+    plan = pool.plan(rt.clock())
+    if not plan:
+        raise pool.exhausted_error(rt.clock())
+    url = f"{cfg.base_url}/bot/{bot}"
+    failures: list[AttemptFailed] = []
+    for index in plan:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            break
+        try:
+            stream = await open_bot(
+                rt,
+                url,
+                pool.key(index),
+                body,
+                connect_timeout=min(cfg.connect_timeout, remaining),
+                first_event_timeout=remaining,
+                idle_timeout=cfg.timeout,
+            )
+        except AttemptFailed as failure:
+            failures.append(failure)
+            seconds = cooldown_seconds(cfg, failure.kind, failure.retry_after)
+            pool.cool_down(rt, index, failure.kind, seconds, rt.clock())
+            rt.log(f"attempt with key #{index + 1} failed: {failure.detail}")
+            continue
+        return Opened(stream, index)
+    raise _failed(pool, rt, failures, cfg)
+
+
+def _failed(pool: KeyPool, rt: Runtime, failures: list[AttemptFailed], cfg: Config) -> ProxyError:
+    if not failures:
+        return UpstreamTimeout(f"Poe did not answer within {cfg.timeout:g} s (TIMEOUT).")
+    kinds = {f.kind for f in failures}
+    if kinds <= {"rate_limited", "out_of_points"}:
+        return pool.exhausted_error(rt.clock())
+    if failures[-1].kind == "timeout":
+        return UpstreamTimeout(f"Poe did not answer in time: {failures[-1].detail}.")
+    tried = len(failures)
+    detail = "; ".join(dict.fromkeys(f.detail for f in failures))
+    return UpstreamError(f"The request failed on {tried} Poe key(s): {detail}.")
+
+
+async def handle_chat(rt: Runtime, cfg: Config, catalogue: Catalogue, pool: KeyPool, raw: bytes) -> Response:
+    req = parse_chat_request(load_json(raw))
+    model = catalogue.resolve(req.model)
+    if not len(pool):
+        raise ConfigError("No Poe API keys are configured (POE_APIKEYS is empty).")
+    body = query_bytes(to_query(req, message_id=secrets.token_hex(8), conversation_id=secrets.token_hex(8)))
+    opened = await open_with_failover(rt, cfg, pool, model.bot, body)
+    rt.log(f"chat model={model.bot} key=#{opened.key_index + 1} stream={req.stream}")
+    asm = Assembler(max_tokens=req.max_tokens, split_reasoning=cfg.reasoning_split)
+    if req.stream:
+        return Response(200, SSE_HEADERS, _stream(opened.stream, asm, req, rt))
+    return await _complete(opened.stream, asm, req, rt)
+
+
+def _usage(req: ChatRequest, asm: Assembler) -> Usage:
+    reasoning = estimate_tokens(asm.reasoning)
+    calls = sum(estimate_tokens(c.name) + estimate_tokens(c.arguments) for c in asm.tool_calls)
+    return Usage(estimate_prompt_tokens(req), estimate_tokens(asm.content) + reasoning + calls, reasoning)
+
+
+def _mid_stream_error(exc: BaseException, idle: float) -> ProxyError:
+    if isinstance(exc, ProxyError):
+        return exc
+    if isinstance(exc, TimeoutError):
+        return UpstreamTimeout(f"Poe stopped sending for {idle:g} s; the answer is incomplete.")
+    return UpstreamError("The connection to Poe broke; the answer is incomplete.")
+
+
+async def _stream(stream: BotStream, asm: Assembler, req: ChatRequest, rt: Runtime) -> AsyncIterator[bytes]:
+    writer = ChunkWriter(new_completion_id(), int(rt.clock()), req.model)
+    try:
+        while True:
+            try:
+                ev = await stream.next()
+            except Exception as exc:  # timeout or broken connection after commit
+                yield encode_data(error_body(_mid_stream_error(exc, stream.idle_timeout)))
+                yield DONE
+                return
+            if ev is None:
+                if not stream.saw_done:
+                    yield encode_data(error_body(UpstreamError("Poe closed the stream early; the answer is incomplete.")))
+                    yield DONE
+                    return
+                break
+            if isinstance(ev, Done):
+                break
+            if isinstance(ev, Ping):
+                yield b": ping\n\n"  # keeps idle client connections open
+                continue
+            if isinstance(ev, PoeErrorEvent):
+                yield encode_data(error_body(_as_proxy_error(classify_error_event(ev))))
+                yield DONE
+                return
+            delta = asm.feed(ev)
+            if delta:
+                yield encode_data(writer.delta(delta))
+            if asm.finish_reason == "length":
+                break
+        tail = asm.flush()
+        if tail:
+            yield encode_data(writer.delta(tail))
+        yield encode_data(writer.finish(asm.final_reason()))
+        if req.include_usage:
+            yield encode_data(writer.usage(_usage(req, asm)))
+        yield DONE
+    finally:
+        await stream.close()
+
+
+def _as_proxy_error(err: ProxyError | AttemptFailed) -> ProxyError:
+    if isinstance(err, ProxyError):
+        return err
+    return UpstreamError(f"Poe stopped the answer: {err.detail}.", code=err.kind)
+
+
+async def _complete(stream: BotStream, asm: Assembler, req: ChatRequest, rt: Runtime) -> Response:
+    try:
+        while True:
+            try:
+                ev = await stream.next()
+            except Exception as exc:
+                raise _mid_stream_error(exc, stream.idle_timeout) from None
+            if ev is None:
+                if not stream.saw_done:
+                    raise UpstreamError("Poe closed the connection before the answer was complete.")
+                break
+            if isinstance(ev, Done):
+                break
+            if isinstance(ev, PoeErrorEvent):
+                raise _as_proxy_error(classify_error_event(ev))
+            asm.feed(ev)
+            if asm.finish_reason == "length":
+                break
+        asm.flush()
+    finally:
+        await stream.close()
+    obj = completion(
+        completion_id=new_completion_id(),
+        created=int(rt.clock()),
+        model=req.model,
+        content=asm.content,
+        reasoning=asm.reasoning,
+        tool_calls=asm.tool_calls,
+        finish_reason=asm.final_reason(),
+        usage=_usage(req, asm),
+    )
+    return Response(200, JSON_HEADERS, json.dumps(obj, ensure_ascii=False).encode())

@@ -1,0 +1,119 @@
+"""Serialise answers to OpenAI's JSON shapes (the only place that builds them)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from .models import CREATED, Model
+from .output import Delta, ToolCallResult
+from .tokens import Usage, usage_dict
+
+__all__ = ["new_completion_id", "ChunkWriter", "completion", "model_object", "model_list"]
+
+FINGERPRINT = "fp_poe_proxy"
+
+
+def new_completion_id() -> str:
+    """Random: never derived from a key, a token or the request."""
+    return "chatcmpl-" + secrets.token_hex(12)
+
+
+class ChunkWriter:
+    """Builds the ``chat.completion.chunk`` objects of one streamed answer."""
+
+    def __init__(self, completion_id: str, created: int, model: str) -> None:
+        self.id = completion_id
+        self.created = created
+        self.model = model
+        self._role_sent = False
+
+    def _chunk(self, choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> dict[str, Any]:
+        chunk: dict[str, Any] = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "system_fingerprint": FINGERPRINT,
+            "choices": choices,
+        }
+        if usage is not None:
+            chunk["usage"] = usage
+        return chunk
+
+    def _delta_body(self) -> dict[str, Any]:
+        if self._role_sent:
+            return {}
+        self._role_sent = True
+        return {"role": "assistant"}
+
+    def delta(self, d: Delta) -> dict[str, Any]:
+        body = self._delta_body()
+        if d.content:
+            body["content"] = d.content
+        if d.reasoning:
+            body["reasoning_content"] = d.reasoning
+        if d.tool_calls:
+            calls = []
+            for c in d.tool_calls:
+                call: dict[str, Any] = {"index": c.index}
+                fn: dict[str, Any] = {"arguments": c.arguments}
+                if c.id is not None:
+                    call["id"] = c.id
+                    call["type"] = "function"
+                    fn["name"] = c.name
+                call["function"] = fn
+                calls.append(call)
+            body["tool_calls"] = calls
+        if "content" not in body and "tool_calls" not in body and "reasoning_content" not in body:
+            body["content"] = ""
+        return self._chunk([{"index": 0, "delta": body, "logprobs": None, "finish_reason": None}])
+
+    def finish(self, reason: str) -> dict[str, Any]:
+        body = self._delta_body()
+        return self._chunk([{"index": 0, "delta": body, "logprobs": None, "finish_reason": reason}])
+
+    def usage(self, u: Usage) -> dict[str, Any]:
+        return self._chunk([], usage_dict(u))
+
+
+def completion(
+    *,
+    completion_id: str,
+    created: int,
+    model: str,
+    content: str,
+    reasoning: str,
+    tool_calls: tuple[ToolCallResult, ...],
+    finish_reason: str,
+    usage: Usage,
+) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": content if (content or not tool_calls) else None,
+        "refusal": None,
+        "annotations": [],
+    }
+    if reasoning:
+        message["reasoning_content"] = reasoning
+    if tool_calls:
+        message["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in tool_calls
+        ]
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "system_fingerprint": FINGERPRINT,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}],
+        "usage": usage_dict(usage),
+    }
+
+
+def model_object(m: Model) -> dict[str, Any]:
+    return {"id": m.id, "object": "model", "created": CREATED, "owned_by": m.owned_by}
+
+
+def model_list(models: tuple[Model, ...]) -> dict[str, Any]:
+    return {"object": "list", "data": [model_object(m) for m in models]}

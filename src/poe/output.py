@@ -1,0 +1,184 @@
+"""Poe events -> the answer, as typed deltas (sans-IO).
+
+One ``Assembler`` per answer. ``feed`` returns what is new for a streaming
+client; the accumulated state is the non-streaming result.
+
+``replace_response`` replaces the answer so far. A streaming client cannot
+un-send text, so when the replacement extends what was sent only the new
+suffix is sent; otherwise the replacement becomes the non-streaming result
+and later text is streamed after what was already sent (see README).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from .events import File, JsonData, PoeEvent, ReplaceResponse, Text
+from .reasoning import ReasoningSplitter
+from .tokens import estimate_tokens
+
+__all__ = ["ToolCallDelta", "Delta", "ToolCallResult", "Assembler", "file_markdown", "new_call_id"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    index: int
+    id: str | None
+    name: str | None
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    content: str = ""
+    reasoning: str = ""
+    tool_calls: tuple[ToolCallDelta, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.content or self.reasoning or self.tool_calls)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallResult:
+    id: str
+    name: str
+    arguments: str
+
+
+def new_call_id() -> str:
+    return "call_" + secrets.token_hex(12)
+
+
+def file_markdown(ev: File) -> str:
+    if ev.inline_ref:
+        # the bot's text already refers to it as ![..][ref]: define the reference
+        return f"\n\n[{ev.inline_ref}]: {ev.url}\n"
+    if ev.content_type.startswith("image/"):
+        return f"\n\n![{ev.name}]({ev.url})\n"
+    return f"\n\n[{ev.name}]({ev.url})\n"
+
+
+class Assembler:
+    def __init__(self, *, max_tokens: int | None = None, split_reasoning: bool = True) -> None:
+        self.max_tokens = max_tokens
+        self._splitter = ReasoningSplitter() if split_reasoning else None
+        self._raw = ""  # the bot's answer text before splitting (what replace_response replaces)
+        self._content: list[str] = []
+        self._reasoning: list[str] = []
+        self._calls: dict[int, list[str]] = {}  # index -> [id, name, arguments]
+        self._call_order: list[int] = []
+        self.finish_reason: str | None = None
+        self.replaced = False
+
+    # ------------------------------------------------------------ results
+
+    @property
+    def content(self) -> str:
+        return "".join(self._content)
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(self._reasoning)
+
+    @property
+    def tool_calls(self) -> tuple[ToolCallResult, ...]:
+        return tuple(ToolCallResult(*self._calls[i]) for i in self._call_order)
+
+    def final_reason(self) -> str:
+        if self.finish_reason:
+            return self.finish_reason
+        return "tool_calls" if self._calls else "stop"
+
+    # ------------------------------------------------------------ feeding
+
+    def feed(self, ev: PoeEvent) -> Delta:
+        if self.finish_reason == "length":
+            return Delta()
+        if isinstance(ev, Text):
+            self._raw += ev.text
+            return self._text(ev.text)
+        if isinstance(ev, ReplaceResponse):
+            if ev.text.startswith(self._raw):
+                suffix = ev.text[len(self._raw) :]
+                self._raw = ev.text
+                return self._text(suffix)
+            # cannot un-send: the non-streaming result takes the replacement
+            self.replaced = True
+            self._raw = ev.text
+            self._content = []
+            self._reasoning = []
+            if self._splitter is not None:
+                self._splitter = type(self._splitter)()
+            self._text(ev.text)
+            return Delta()
+        if isinstance(ev, File):
+            return self._emit(content=file_markdown(ev))
+        if isinstance(ev, JsonData):
+            return self._json(ev.data)
+        return Delta()
+
+    def flush(self) -> Delta:
+        """End of answer: release text the reasoning splitter was holding back."""
+        if self._splitter is None:
+            return Delta()
+        reasoning, content = self._splitter.flush()
+        return self._emit(content=content, reasoning=reasoning)
+
+    def _text(self, text: str) -> Delta:
+        if not text:
+            return Delta()
+        if self._splitter is None:
+            return self._emit(content=text)
+        reasoning, content = self._splitter.feed(text)
+        return self._emit(content=content, reasoning=reasoning)
+
+    def _emit(self, *, content: str = "", reasoning: str = "", tool_calls: tuple[ToolCallDelta, ...] = ()) -> Delta:
+        if content:
+            self._content.append(content)
+        if reasoning:
+            self._reasoning.append(reasoning)
+        if content and self.max_tokens is not None and estimate_tokens(self.content) >= self.max_tokens:
+            self.finish_reason = "length"
+        return Delta(content=content, reasoning=reasoning, tool_calls=tool_calls)
+
+    def _json(self, data: Any) -> Delta:
+        """An OpenAI-style chunk from a tool-using bot."""
+        choices = data.get("choices") if isinstance(data, dict) else None
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            return Delta()
+        choice = choices[0]
+        delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+        out: list[ToolCallDelta] = []
+        for raw in delta.get("tool_calls") or []:
+            if not isinstance(raw, dict):
+                continue
+            index = raw.get("index") if isinstance(raw.get("index"), int) else len(self._call_order)
+            fn = raw.get("function") if isinstance(raw.get("function"), dict) else {}
+            args = fn.get("arguments") if isinstance(fn.get("arguments"), str) else ""
+            if isinstance(fn.get("arguments"), dict):
+                args = json.dumps(fn["arguments"])
+            name = fn.get("name") if isinstance(fn.get("name"), str) else None
+            if index not in self._calls:
+                call_id = raw.get("id") if isinstance(raw.get("id"), str) and raw.get("id") else new_call_id()
+                self._calls[index] = [call_id, name or "", args]
+                self._call_order.append(index)
+                pos = len(self._call_order) - 1  # clients expect 0, 1, 2... in order of appearance
+                out.append(ToolCallDelta(index=pos, id=call_id, name=name or "", arguments=args))
+            else:
+                entry = self._calls[index]
+                if name and not entry[1]:
+                    entry[1] = name
+                entry[2] += args
+                pos = self._call_order.index(index)
+                out.append(ToolCallDelta(index=pos, id=None, name=None, arguments=args))
+        text = delta.get("content") if isinstance(delta.get("content"), str) else ""
+        if choice.get("finish_reason") == "tool_calls" or (choice.get("finish_reason") and self._calls):
+            self.finish_reason = "tool_calls" if self._calls else None
+        if text:
+            self._raw += text
+            d = self._text(text)
+            return Delta(content=d.content, reasoning=d.reasoning, tool_calls=tuple(out))
+        return self._emit(tool_calls=tuple(out))

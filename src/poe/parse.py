@@ -1,0 +1,398 @@
+"""OpenAI Chat Completions JSON -> ChatRequest, with OpenAI-style 400s.
+
+Every rejection names the offending ``param`` the way OpenAI does
+(``messages[2].role``, ``tools[0].function.name``). Unknown top-level fields are
+ignored; known fields we cannot honour are rejected by name (see README).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .errors import InvalidRequest
+from .types import ChatRequest, FunctionTool, ImagePart, Message, Role, ToolCall
+
+__all__ = ["load_json", "parse_chat_request"]
+
+_ROLES: dict[str, Role] = {
+    "system": "system",
+    "developer": "system",
+    "user": "user",
+    "assistant": "assistant",
+    "tool": "tool",
+}
+
+
+def load_json(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        raise InvalidRequest("The request body is empty; expected a JSON object.")
+    try:
+        obj = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"The request body is not valid JSON: {_json_reason(exc)}.") from None
+    if not isinstance(obj, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    return obj
+
+
+def _json_reason(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    return "it is not UTF-8"
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _bad_type(param: str, expected: str, value: Any) -> InvalidRequest:
+    return InvalidRequest(
+        f"Invalid type for '{param}': expected {expected}, but got {_type_name(value)}.",
+        param=param,
+        code="invalid_type",
+    )
+
+
+def _str(obj: dict[str, Any], key: str, param: str, *, required: bool = False) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise InvalidRequest(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
+        return None
+    if not isinstance(value, str):
+        raise _bad_type(param, "a string", value)
+    return value
+
+
+def _bool(obj: dict[str, Any], key: str, default: bool) -> bool:
+    value = obj.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise _bad_type(key, "a boolean", value)
+    return value
+
+
+def _number(obj: dict[str, Any], key: str, lo: float, hi: float) -> float | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _bad_type(key, "a number", value)
+    if not lo <= value <= hi:
+        raise InvalidRequest(
+            f"Invalid value for '{key}': {value} is not between {lo:g} and {hi:g}.",
+            param=key,
+            code="invalid_value",
+        )
+    return float(value)
+
+
+def _int(obj: dict[str, Any], key: str, lo: int) -> int | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _bad_type(key, "an integer", value)
+    if value < lo:
+        raise InvalidRequest(
+            f"Invalid value for '{key}': {value} is less than the minimum of {lo}.",
+            param=key,
+            code="invalid_value",
+        )
+    return value
+
+
+def _unsupported(param: str, why: str) -> InvalidRequest:
+    return InvalidRequest(f"'{param}' is not supported by this proxy: {why}", param=param, code="unsupported_parameter")
+
+
+# ---------------------------------------------------------------- messages
+
+
+def _content(raw: Any, param: str, role: Role) -> tuple[str, tuple[ImagePart, ...]]:
+    if raw is None:
+        return "", ()
+    if isinstance(raw, str):
+        return raw, ()
+    if not isinstance(raw, list):
+        raise _bad_type(param, "a string or an array of content parts", raw)
+    texts: list[str] = []
+    images: list[ImagePart] = []
+    for i, part in enumerate(raw):
+        p = f"{param}[{i}]"
+        if isinstance(part, str):  # lenient: some clients send bare strings
+            texts.append(part)
+            continue
+        if not isinstance(part, dict):
+            raise _bad_type(p, "an object", part)
+        kind = part.get("type")
+        if kind in ("text", "input_text", "refusal"):
+            key = "refusal" if kind == "refusal" else "text"
+            text = part.get(key)
+            if not isinstance(text, str):
+                raise _bad_type(f"{p}.{key}", "a string", text)
+            texts.append(text)
+        elif kind == "image_url":
+            if role != "user":
+                raise InvalidRequest(f"Image content is only allowed in user messages ('{p}').", param=p)
+            images.append(_image(part.get("image_url"), f"{p}.image_url"))
+        elif isinstance(kind, str):
+            raise InvalidRequest(
+                f"Invalid value for '{p}.type': content parts of type '{kind}' are not supported; "
+                "use 'text' or 'image_url'.",
+                param=f"{p}.type",
+                code="invalid_value",
+            )
+        else:
+            raise InvalidRequest(f"Missing required parameter: '{p}.type'.", param=f"{p}.type")
+    return "\n".join(texts), tuple(images)
+
+
+def _image(raw: Any, param: str) -> ImagePart:
+    if isinstance(raw, str):  # lenient form {"image_url": "https://..."}
+        url, detail = raw, None
+    elif isinstance(raw, dict):
+        url = raw.get("url")
+        detail = raw.get("detail") if isinstance(raw.get("detail"), str) else None
+        if not isinstance(url, str):
+            raise _bad_type(f"{param}.url", "a string", url)
+        param = f"{param}.url"
+    else:
+        raise _bad_type(param, "an object with 'url'", raw)
+    if not (url.startswith("https://") or url.startswith("http://") or url.startswith("data:")):
+        raise InvalidRequest(
+            f"Invalid image URL in '{param}': expected an http(s) URL or a data: URI.",
+            param=param,
+            code="invalid_image_url",
+        )
+    return ImagePart(url=url, detail=detail)
+
+
+def _tool_calls(raw: Any, param: str) -> tuple[ToolCall, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _bad_type(param, "an array", raw)
+    calls: list[ToolCall] = []
+    for i, call in enumerate(raw):
+        p = f"{param}[{i}]"
+        if not isinstance(call, dict):
+            raise _bad_type(p, "an object", call)
+        fn = call.get("function")
+        if not isinstance(fn, dict):
+            raise _bad_type(f"{p}.function", "an object", fn)
+        call_id = _str(call, "id", f"{p}.id", required=True)
+        name = _str(fn, "name", f"{p}.function.name", required=True)
+        args = fn.get("arguments", "")
+        if isinstance(args, (dict, list)):  # lenient: some clients send parsed JSON
+            args = json.dumps(args)
+        if not isinstance(args, str):
+            raise _bad_type(f"{p}.function.arguments", "a string", args)
+        assert call_id is not None and name is not None
+        calls.append(ToolCall(id=call_id, name=name, arguments=args))
+    return tuple(calls)
+
+
+def _message(raw: Any, i: int) -> Message:
+    param = f"messages[{i}]"
+    if not isinstance(raw, dict):
+        raise _bad_type(param, "an object", raw)
+    role_raw = raw.get("role")
+    if role_raw is None:
+        raise InvalidRequest(f"Missing required parameter: '{param}.role'.", param=f"{param}.role", code="missing_required_parameter")
+    if not isinstance(role_raw, str) or role_raw not in _ROLES:
+        raise InvalidRequest(
+            f"Invalid value for '{param}.role': {json.dumps(role_raw)}. "
+            "Supported values are: 'system', 'developer', 'user', 'assistant' and 'tool'.",
+            param=f"{param}.role",
+            code="invalid_value",
+        )
+    role = _ROLES[role_raw]
+    if "content" not in raw and role != "assistant":
+        raise InvalidRequest(f"Missing required parameter: '{param}.content'.", param=f"{param}.content", code="missing_required_parameter")
+    content, images = _content(raw.get("content"), f"{param}.content", role)
+    name = _str(raw, "name", f"{param}.name")
+    tool_calls = _tool_calls(raw.get("tool_calls"), f"{param}.tool_calls") if role == "assistant" else ()
+    tool_call_id = None
+    if role == "tool":
+        tool_call_id = _str(raw, "tool_call_id", f"{param}.tool_call_id", required=True)
+    if role == "user" and raw.get("content") is None:
+        raise _bad_type(f"{param}.content", "a string or an array of content parts", None)
+    return Message(role=role, content=content, images=images, name=name, tool_calls=tool_calls, tool_call_id=tool_call_id)
+
+
+# ---------------------------------------------------------------- tools
+
+
+def _tools(body: dict[str, Any]) -> tuple[FunctionTool, ...]:
+    raw = body.get("tools")
+    key = "tools"
+    if raw is None and body.get("functions") is not None:  # deprecated form
+        raw = [{"type": "function", "function": f} for f in body["functions"]] if isinstance(body["functions"], list) else body["functions"]
+        key = "functions"
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _bad_type(key, "an array", raw)
+    tools: list[FunctionTool] = []
+    for i, tool in enumerate(raw):
+        p = f"{key}[{i}]"
+        if not isinstance(tool, dict):
+            raise _bad_type(p, "an object", tool)
+        if tool.get("type", "function") != "function":
+            raise InvalidRequest(f"Invalid value for '{p}.type': only 'function' tools are supported.", param=f"{p}.type", code="invalid_value")
+        fn = tool.get("function")
+        if not isinstance(fn, dict):
+            raise _bad_type(f"{p}.function", "an object", fn)
+        name = _str(fn, "name", f"{p}.function.name", required=True)
+        assert name is not None
+        if not name or len(name) > 64 or not all(c.isalnum() or c in "_-" for c in name):
+            raise InvalidRequest(
+                f"Invalid '{p}.function.name': must be 1-64 letters, digits, underscores or dashes.",
+                param=f"{p}.function.name",
+                code="invalid_value",
+            )
+        params = fn.get("parameters")
+        if params is None:
+            params = {"type": "object", "properties": {}}
+        if not isinstance(params, dict):
+            raise _bad_type(f"{p}.function.parameters", "an object", params)
+        params = {"type": "object", "properties": {}, **params}
+        tools.append(FunctionTool(name=name, description=_str(fn, "description", f"{p}.function.description") or "", parameters=params))
+    return tuple(tools)
+
+
+def _tool_choice(body: dict[str, Any], tools: tuple[FunctionTool, ...]) -> str:
+    raw = body.get("tool_choice", body.get("function_call"))
+    param = "tool_choice" if "tool_choice" in body else "function_call"
+    if raw is None:
+        return "auto"
+    if isinstance(raw, str):
+        if raw not in ("none", "auto", "required"):
+            raise InvalidRequest(f"Invalid value for '{param}': {json.dumps(raw)}. Use 'none', 'auto', 'required' or a function.", param=param, code="invalid_value")
+        if raw == "required" and not tools:
+            raise InvalidRequest(f"'{param}' is 'required' but no tools were given.", param=param, code="invalid_value")
+        return raw
+    if isinstance(raw, dict):
+        fn = raw.get("function") if "function" in raw else raw
+        name = fn.get("name") if isinstance(fn, dict) else None
+        if not isinstance(name, str) or name not in {t.name for t in tools}:
+            raise InvalidRequest(f"Invalid value for '{param}': the named function is not among 'tools'.", param=param, code="invalid_value")
+        return name
+    raise _bad_type(param, "a string or an object", raw)
+
+
+# ---------------------------------------------------------------- the request
+
+
+def parse_chat_request(body: dict[str, Any]) -> ChatRequest:
+    model = _str(body, "model", "model", required=True)
+    assert model is not None
+    if not model.strip():
+        raise InvalidRequest("Invalid value for 'model': it is empty.", param="model", code="invalid_value")
+
+    raw_messages = body.get("messages")
+    if raw_messages is None:
+        raise InvalidRequest("Missing required parameter: 'messages'.", param="messages", code="missing_required_parameter")
+    if not isinstance(raw_messages, list):
+        raise _bad_type("messages", "an array", raw_messages)
+    if not raw_messages:
+        raise InvalidRequest("Invalid 'messages': empty array. Expected an array with minimum length 1.", param="messages", code="empty_array")
+    messages = tuple(_message(m, i) for i, m in enumerate(raw_messages))
+
+    stream = _bool(body, "stream", False)
+    include_usage = False
+    opts = body.get("stream_options")
+    if opts is not None:
+        if not isinstance(opts, dict):
+            raise _bad_type("stream_options", "an object", opts)
+        include_usage = _bool(opts, "include_usage", False)
+
+    temperature = _number(body, "temperature", 0.0, 2.0)
+    _number(body, "top_p", 0.0, 1.0)  # validated, not forwarded (Poe has no top_p)
+    _number(body, "presence_penalty", -2.0, 2.0)
+    _number(body, "frequency_penalty", -2.0, 2.0)
+    _int(body, "seed", -(2**63))
+
+    stop_raw = body.get("stop")
+    stop: tuple[str, ...] = ()
+    if isinstance(stop_raw, str):
+        stop = (stop_raw,)
+    elif isinstance(stop_raw, list):
+        if len(stop_raw) > 4:
+            raise InvalidRequest("Invalid 'stop': at most 4 sequences are allowed.", param="stop", code="invalid_value")
+        for i, s in enumerate(stop_raw):
+            if not isinstance(s, str):
+                raise _bad_type(f"stop[{i}]", "a string", s)
+        stop = tuple(stop_raw)
+    elif stop_raw is not None:
+        raise _bad_type("stop", "a string or an array of strings", stop_raw)
+
+    max_tokens = _int(body, "max_completion_tokens", 1)
+    if max_tokens is None:
+        max_tokens = _int(body, "max_tokens", 1)
+
+    n = _int(body, "n", 1)
+    if n is not None and n != 1:
+        raise _unsupported("n", "Poe returns one answer per request; send n=1 or leave it out.")
+    if _bool(body, "logprobs", False):
+        raise _unsupported("logprobs", "Poe does not report token log-probabilities.")
+    if body.get("top_logprobs"):
+        raise _unsupported("top_logprobs", "Poe does not report token log-probabilities.")
+    modalities = body.get("modalities")
+    if modalities is not None and (not isinstance(modalities, list) or any(m != "text" for m in modalities)):
+        raise _unsupported("modalities", "only text output is available.")
+    if body.get("audio") is not None:
+        raise _unsupported("audio", "audio output is not available through Poe.")
+
+    logit_bias_raw = body.get("logit_bias")
+    logit_bias: dict[str, float] = {}
+    if logit_bias_raw is not None:
+        if not isinstance(logit_bias_raw, dict):
+            raise _bad_type("logit_bias", "an object", logit_bias_raw)
+        for k, v in logit_bias_raw.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise _bad_type(f"logit_bias.{k}", "a number", v)
+            logit_bias[str(k)] = float(v)
+
+    json_mode = False
+    fmt = body.get("response_format")
+    if fmt is not None:
+        if not isinstance(fmt, dict) or not isinstance(fmt.get("type"), str):
+            raise _bad_type("response_format", "an object with 'type'", fmt)
+        if fmt["type"] not in ("text", "json_object", "json_schema"):
+            raise InvalidRequest(f"Invalid value for 'response_format.type': {json.dumps(fmt['type'])}.", param="response_format.type", code="invalid_value")
+        json_mode = fmt["type"] != "text"
+
+    tools = _tools(body)
+    tool_choice = _tool_choice(body, tools)
+    user = _str(body, "user", "user")
+
+    return ChatRequest(
+        model=model.strip(),
+        messages=messages,
+        stream=stream,
+        include_usage=include_usage,
+        temperature=temperature,
+        stop=stop,
+        max_tokens=max_tokens,
+        user=user,
+        tools=tools,
+        tool_choice=tool_choice,
+        parallel_tool_calls=_bool(body, "parallel_tool_calls", True),
+        logit_bias=logit_bias,
+        json_mode=json_mode,
+    )

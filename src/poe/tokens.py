@@ -1,0 +1,54 @@
+"""Token estimates for ``usage``: Poe reports no token counts.
+
+A tokenizer-free estimate close to what BPE tokenizers give on ordinary text:
+about four ASCII characters per token, and one token per character for
+everything else (CJK ideographs, most emoji), plus OpenAI's per-message
+framing overhead for prompts. Documented in the README as an estimate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .types import ChatRequest
+
+__all__ = ["estimate_tokens", "estimate_prompt_tokens", "Usage", "usage_dict"]
+
+PER_MESSAGE = 4  # role and separators, as in OpenAI's cookbook counting
+PER_REPLY = 3  # the primed assistant reply
+PER_IMAGE = 85  # a low-detail image tile
+
+
+def estimate_tokens(text: str) -> int:
+    if not text:
+        return 0
+    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
+    return (ascii_chars + 3) // 4 + (len(text) - ascii_chars)
+
+
+def estimate_prompt_tokens(req: ChatRequest) -> int:
+    total = PER_REPLY
+    for msg in req.messages:
+        total += PER_MESSAGE + estimate_tokens(msg.content) + PER_IMAGE * len(msg.images)
+        for call in msg.tool_calls:
+            total += estimate_tokens(call.name) + estimate_tokens(call.arguments)
+    for tool in req.tools:
+        total += estimate_tokens(tool.name) + estimate_tokens(tool.description) + estimate_tokens(str(dict(tool.parameters)))
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt: int
+    completion: int
+    reasoning: int = 0
+
+
+def usage_dict(u: Usage) -> dict[str, object]:
+    return {
+        "prompt_tokens": u.prompt,
+        "completion_tokens": u.completion,
+        "total_tokens": u.prompt + u.completion,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": u.reasoning},
+    }
