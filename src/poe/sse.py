@@ -37,6 +37,7 @@ class SSEDecoder:
         self._event = ""
         self._data: list[str] = []
         self._id: str | None = None
+        self._started = False  # a leading U+FEFF (byte order mark) is ignored, once
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         return self._feed_text(self._utf8.decode(chunk))
@@ -53,6 +54,10 @@ class SSEDecoder:
         out: list[SSEEvent] = []
         if not text:
             return out
+        if not self._started:
+            self._started = True
+            if text.startswith("\ufeff"):
+                text = text[1:]
         if self._pending_cr:
             self._pending_cr = False
             if text.startswith("\n"):
@@ -84,7 +89,7 @@ class SSEDecoder:
             self._event = value
         elif field == "data":
             self._data.append(value)
-        elif field == "id":
+        elif field == "id" and "\0" not in value:
             self._id = value
         # "retry" and unknown fields are ignored, as the spec says
 

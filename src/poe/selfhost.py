@@ -1,0 +1,189 @@
+"""Self-hosted mode: the same core as an ASGI app under CPython (uvicorn).
+
+This is the CPython edge (the Worker's edge is ``edge.py``): an httpx client
+for upstream calls, an in-memory key-value store, and the ASGI glue. The
+contract tests run the core through it; it also lets the proxy run without
+Cloudflare:
+
+    pip install uvicorn httpx
+    PYTHONPATH=src python -m poe.selfhost            # reads env vars and ./config.toml
+
+``config.toml`` (optional): ``port = 8080``, ``apikey = ["..."]``,
+``accessTokens = ["..."]``, ``timeout = 120``, ``baseUrl = "..."``; environment
+variables with the Worker's names win over it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+import tomllib
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .app import app_for
+from .config import ENV_NAMES
+from .types import OutboundRequest, Request, Runtime, UpstreamResponse
+
+__all__ = ["HttpxClient", "MemoryKV", "ProxyASGI", "env_from_config"]
+
+
+class HttpxClient:
+    def __init__(self) -> None:
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(None), follow_redirects=False)
+
+    async def send(self, request: OutboundRequest) -> UpstreamResponse:
+        req = self._client.build_request(request.method, request.url, headers=dict(request.headers), content=request.body)
+        resp = await self._client.send(req, stream=True)
+
+        async def body() -> AsyncIterator[bytes]:
+            async for chunk in resp.aiter_raw():
+                yield chunk
+
+        return UpstreamResponse(
+            status=resp.status_code,
+            headers={k.lower(): v for k, v in resp.headers.items()},
+            body=body(),
+            close=resp.aclose,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class MemoryKV:
+    """A KeyValueStore in process memory, with TTLs (one process = one 'isolate')."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[str, float | None]] = {}
+
+    async def get(self, key: str) -> str | None:
+        item = self._data.get(key)
+        if item is None:
+            return None
+        value, expires = item
+        if expires is not None and expires <= time.time():
+            del self._data[key]
+            return None
+        return value
+
+    async def put(self, key: str, value: str, ttl: int | None = None) -> None:
+        self._data[key] = (value, time.time() + ttl if ttl else None)
+
+
+class ProxyASGI:
+    def __init__(self, env: Mapping[str, str], *, log: bool = True) -> None:
+        self.env = dict(env)
+        self.kv = MemoryKV()
+        self._http: HttpxClient | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._log = log
+
+    def _defer(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _print(self, line: str) -> None:
+        if self._log:
+            print(f"[poe-proxy] {line}", file=sys.stderr)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    if self._http is not None:
+                        await self._http.aclose()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        if self._http is None:
+            self._http = HttpxClient()
+        app = app_for(self.env)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        body = b""
+        declared = headers.get("content-length", "")
+        too_big = declared.isdigit() and int(declared) > app.cfg.max_body_bytes
+        while not too_big:
+            message = await receive()
+            body += message.get("body", b"")
+            if len(body) > app.cfg.max_body_bytes or not message.get("more_body"):
+                break
+        rt = Runtime(http=self._http, kv=self.kv, clock=time.time, defer=self._defer, log=self._print)
+        req = Request(method=scope["method"], path=scope["path"], headers=headers, body=body, query=scope.get("query_string", b"").decode())
+        resp = await app.handle(req, rt)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": resp.status,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers],
+            }
+        )
+        if isinstance(resp.body, bytes):
+            await send({"type": "http.response.body", "body": resp.body if scope["method"] != "HEAD" else b""})
+            return
+        await self._pump(resp.body, receive, send)
+
+    async def _pump(self, body: AsyncIterator[bytes], receive: Any, send: Any) -> None:
+        """Stream chunks; stop (and cancel upstream) when the client disconnects."""
+
+        async def copy() -> None:
+            async for chunk in body:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        copier = asyncio.ensure_future(copy())
+        watcher = asyncio.ensure_future(watch())
+        try:
+            await asyncio.wait({copier, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (copier, watcher):
+                task.cancel()
+            aclose = getattr(body, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        if copier.done() and not copier.cancelled() and copier.exception() is not None:
+            self._print(f"stream ended early: {type(copier.exception()).__name__}")
+
+
+def env_from_config(path: Path, environ: Mapping[str, str]) -> tuple[dict[str, str], int]:
+    """Merge ./config.toml (seed names) with the environment (Worker names win)."""
+    env: dict[str, str] = {}
+    port = 8080
+    if path.exists():
+        data = tomllib.loads(path.read_text())
+        port = int(data.get("port", port))
+        mapping = {"apikey": "POE_APIKEYS", "accessTokens": "API_ACCESS_TOKENS", "timeout": "TIMEOUT", "baseUrl": "POE_BASE_URL"}
+        for name, env_name in mapping.items():
+            value = data.get(name)
+            if isinstance(value, list):
+                env[env_name] = ",".join(str(v) for v in value)
+            elif value is not None:
+                env[env_name] = str(value)
+    env.update({k: v for k, v in environ.items() if k in ENV_NAMES})
+    port = int(environ.get("PORT", port))
+    return env, port
+
+
+def main() -> None:
+    import uvicorn
+
+    env, port = env_from_config(Path("config.toml"), os.environ)
+    uvicorn.run(ProxyASGI(env), host=os.environ.get("HOST", "127.0.0.1"), port=port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

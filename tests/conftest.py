@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import openai
+import pytest
+
+from demo.upstream import DEMO_MODELS
+from poe.selfhost import ProxyASGI
+from tests.support import ACCESS_TOKEN, ServerThread, WranglerDev, upstream_server
+
+TARGETS = ["asgi", pytest.param("workerd", marks=pytest.mark.e2e)]
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[ServerThread]:
+    """A real Poe-protocol server (fastapi_poe) on 127.0.0.1."""
+    with upstream_server() as server:
+        yield server
+
+
+@dataclass
+class Proxy:
+    kind: str  # "asgi" (CPython, self-hosted mode) or "workerd" (wrangler dev)
+    url: str
+    worker: WranglerDev | None = None
+
+    def client(self, **kw: object) -> openai.OpenAI:
+        return openai.OpenAI(
+            base_url=f"{self.url}/v1",
+            api_key=str(kw.pop("api_key", ACCESS_TOKEN)),
+            max_retries=0,
+            timeout=30,
+            _strict_response_validation=True,
+        )
+
+    def logs(self) -> str:
+        return self.worker.logs() if self.worker else ""
+
+
+class ProxyFactory:
+    """Proxies by (runtime, configuration), started once per session."""
+
+    def __init__(self, upstream: ServerThread, tmp: Path) -> None:
+        self.upstream = upstream
+        self.tmp = tmp
+        self._cache: dict[tuple[str, tuple[tuple[str, str], ...]], Proxy] = {}
+        self._stack = contextlib.ExitStack()
+
+    def defaults(self) -> dict[str, str]:
+        return {
+            "POE_APIKEYS": "good-key-1",
+            "API_ACCESS_TOKENS": f"{ACCESS_TOKEN},sk-second-token",
+            "POE_BASE_URL": self.upstream.url,
+            "CUSTOM_MODELS": DEMO_MODELS,
+            "TIMEOUT": "4",
+        }
+
+    def get(self, kind: str, **overrides: str) -> Proxy:
+        env = {**self.defaults(), **overrides}
+        env = {k: v for k, v in env.items() if v != ""}
+        key = (kind, tuple(sorted(env.items())))
+        if key not in self._cache:
+            self._cache[key] = self.start(kind, env, fresh=False)
+        return self._cache[key]
+
+    def start(self, kind: str, env: dict[str, str], *, fresh: bool = True, state_dir: Path | None = None) -> Proxy:
+        if kind == "asgi":
+            server = self._stack.enter_context(ServerThread(ProxyASGI(env, log=False)))
+            return Proxy(kind, server.url)
+        secret_names = ("POE_APIKEYS", "API_ACCESS_TOKENS")
+        workdir = Path(self._new_dir("worker"))
+        worker = WranglerDev(
+            secrets={k: v for k, v in env.items() if k in secret_names},
+            variables={k: v for k, v in env.items() if k not in secret_names},
+            state_dir=state_dir or workdir / "state",
+            workdir=workdir,
+        )
+        worker.start()
+        self._stack.callback(worker.stop)
+        return Proxy(kind, worker.url, worker)
+
+    def _new_dir(self, prefix: str) -> str:
+        import tempfile
+
+        return tempfile.mkdtemp(prefix=prefix, dir=self.tmp)
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+@pytest.fixture(scope="session")
+def proxies(upstream: ServerThread, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyFactory]:
+    factory = ProxyFactory(upstream, tmp_path_factory.mktemp("proxies"))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(params=TARGETS)
+def proxy(request: pytest.FixtureRequest, proxies: ProxyFactory) -> Proxy:
+    """The default proxy, once per runtime: CPython (ASGI) and workerd."""
+    return proxies.get(request.param)
+
+
+@pytest.fixture(params=TARGETS)
+def target(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
