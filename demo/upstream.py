@@ -90,7 +90,9 @@ class Bot(fp.PoeBot):
     ) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
         key = _key(context.http_request)
         if key.startswith("broke-"):
-            yield fp.ErrorResponse(text="You do not have enough points to run this bot.", error_type="insufficient_fund", allow_retry=False)
+            yield fp.ErrorResponse(
+                text="You do not have enough points to run this bot.", error_type="insufficient_fund", allow_retry=False
+            )
             return
         if key.startswith("busy-"):
             yield fp.ErrorResponse(text="You have exceeded the rate limit for this bot. Please slow down.", allow_retry=True)
@@ -133,7 +135,15 @@ class SlowStory(Bot):
 
 class Thinker(Bot):
     async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
-        for piece in ("*Thinking...*\n\n", "> The user", " wants a number.\n", ">\n", "> 6 times 7 is 42.\n\n", "The answer", " is 42."):
+        for piece in (
+            "*Thinking...*\n\n",
+            "> The user",
+            " wants a number.\n",
+            ">\n",
+            "> 6 times 7 is 42.\n\n",
+            "The answer",
+            " is 42.",
+        ):
             yield fp.PartialResponse(text=piece)
             await asyncio.sleep(0.01)
 

@@ -91,9 +91,7 @@ def sse_chunks(raw: bytes) -> list[dict[str, Any]]:
 
 
 def content_of(chunks: list[dict[str, Any]]) -> str:
-    return "".join(
-        (c["choices"][0]["delta"].get("content") or "") for c in chunks if c.get("choices")
-    )
+    return "".join((c["choices"][0]["delta"].get("content") or "") for c in chunks if c.get("choices"))
 
 
 # ---------------------------------------------------------------- the Worker in workerd
@@ -169,7 +167,9 @@ class WranglerDev:
             cmd += ["--var", f"{k}:{v}"]
         env = {**os.environ, "WRANGLER_SEND_METRICS": "false", "CI": "true", "NO_COLOR": "1"}
         self.log = open(self.log_path, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, cwd=self.workdir, stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
         deadline = time.time() + 90
         while time.time() < deadline:
             if self.proc.poll() is not None:

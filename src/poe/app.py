@@ -18,7 +18,7 @@ from .models import Catalogue
 from .openai_json import model_list, model_object
 from .types import Request, Response, Runtime
 
-__all__ = ["App", "handle", "app_for"]
+__all__ = ["App", "app_for", "handle"]
 
 CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
 MODELS_PATHS = ("/v1/models", "/models")
@@ -92,7 +92,10 @@ class App:
                 self._guard(req)
                 model_id = unquote(path[len(prefix) + 1 :])
                 return _json(200, model_object(self.catalogue.resolve(model_id)))
-        raise NotFound(f"Unknown path {req.method} {path[:200]}. This proxy serves /v1/chat/completions, /v1/models and /health.", code="unknown_url")
+        raise NotFound(
+            f"Unknown path {req.method} {path[:200]}. This proxy serves /v1/chat/completions, /v1/models and /health.",
+            code="unknown_url",
+        )
 
     def _guard(self, req: Request) -> None:
         if self.config_error is not None:

@@ -22,7 +22,7 @@ from .translate import query_bytes, to_query
 from .types import ChatRequest, Response, Runtime
 from .upstream import AttemptFailed, BotStream, classify_error_event, open_bot
 
-__all__ = ["handle_chat", "Opened", "open_with_failover"]
+__all__ = ["Opened", "handle_chat", "open_with_failover"]
 
 SSE_HEADERS = (
     ("content-type", "text/event-stream; charset=utf-8"),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from .errors import ConfigError
 from .models import Model, parse_custom_models
 
-__all__ = ["Config", "ENV_NAMES", "load_config", "split_list"]
+__all__ = ["ENV_NAMES", "Config", "load_config", "split_list"]
 
 DEFAULT_BASE_URL = "https://api.poe.com"
 DEFAULT_UPLOAD_URL = "https://www.quora.com/poe_api/file_upload_3RD_PARTY_POST"

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Mapping
@@ -27,7 +28,7 @@ from .app import app_for
 from .config import ENV_NAMES
 from .types import OutboundRequest, Request, Response, Runtime, UpstreamResponse
 
-__all__ = ["serve", "JsFetchClient", "JsKV"]
+__all__ = ["JsFetchClient", "JsKV", "serve"]
 
 
 def _js_obj(value: Mapping[str, Any]) -> Any:
@@ -55,8 +56,8 @@ class JsFetchClient:
             "signal": controller.signal,
         }
         if request.body is not None:
-            with _js_bytes(request.body) as body:
-                init["body"] = body
+            with _js_bytes(request.body) as payload:
+                init["body"] = payload
                 resp = await js.fetch(request.url, _js_obj(init))
         else:
             resp = await js.fetch(request.url, _js_obj(init))
@@ -78,10 +79,8 @@ class JsFetchClient:
             if closed:
                 return
             closed = True
-            try:
+            with contextlib.suppress(Exception):
                 controller.abort()
-            except Exception:
-                pass
 
         return UpstreamResponse(status=int(resp.status), headers=headers, body=body(), close=close)
 
@@ -109,7 +108,7 @@ def _env_mapping(env: Any) -> dict[str, str]:
     out: dict[str, str] = {}
     for name in ENV_NAMES:
         value = getattr(env, name, None)
-        if value is not None and not str(value) == "undefined":
+        if value is not None and str(value) != "undefined":
             out[name] = str(value)
     return out
 
@@ -136,14 +135,10 @@ async def _pump(body: AsyncIterator[bytes], writer: Any) -> None:
     finally:
         aclose = getattr(body, "aclose", None)
         if aclose is not None:
-            try:
+            with contextlib.suppress(Exception):
                 await aclose()
-            except Exception:
-                pass
-        try:
+        with contextlib.suppress(Exception):
             await writer.close()
-        except Exception:
-            pass
 
 
 async def serve(request: Any, env: Any, ctx: Any) -> Any:

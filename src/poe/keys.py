@@ -30,7 +30,7 @@ from .errors import InsufficientQuota, ProxyError, RateLimited
 from .types import KeyValueStore, Runtime
 from .upstream import FailureKind
 
-__all__ = ["Cooldown", "KeyPool", "key_fingerprint", "cooldown_seconds"]
+__all__ = ["Cooldown", "KeyPool", "cooldown_seconds", "key_fingerprint"]
 
 KV_PREFIX = "poe-proxy:"
 COUNTER_NAME = KV_PREFIX + "rotation"

@@ -119,7 +119,9 @@ class ProxyASGI:
             if len(body) > app.cfg.max_body_bytes or not message.get("more_body"):
                 break
         rt = Runtime(http=self._http, kv=self.kv, clock=time.time, defer=self._defer, log=self._print)
-        req = Request(method=scope["method"], path=scope["path"], headers=headers, body=body, query=scope.get("query_string", b"").decode())
+        req = Request(
+            method=scope["method"], path=scope["path"], headers=headers, body=body, query=scope.get("query_string", b"").decode()
+        )
         resp = await app.handle(req, rt)
         await send(
             {

@@ -19,7 +19,7 @@ from .events import Done, PoeErrorEvent, PoeEvent, is_meaningful, parse_event
 from .sse import SSEDecoder
 from .types import OutboundRequest, Runtime, UpstreamResponse
 
-__all__ = ["FailureKind", "AttemptFailed", "BotStream", "open_bot", "classify_error_event", "classify_status"]
+__all__ = ["AttemptFailed", "BotStream", "FailureKind", "classify_error_event", "classify_status", "open_bot"]
 
 FailureKind = Literal["invalid_key", "out_of_points", "rate_limited", "unavailable", "timeout"]
 
@@ -96,13 +96,13 @@ class BotStream:
         self._ended = False
         self.saw_done = False
 
-    async def next(self, timeout: float | None = None) -> PoeEvent | None:
+    async def next(self, wait: float | None = None) -> PoeEvent | None:
         """The next event, None at the end of the body. Raises TimeoutError."""
         while not self._queue:
             if self._ended:
                 return None
             try:
-                chunk = await asyncio.wait_for(anext(self._body), timeout or self.idle_timeout)
+                chunk = await asyncio.wait_for(anext(self._body), wait or self.idle_timeout)
             except StopAsyncIteration:
                 self._ended = True
                 self._queue.extend(parse_event(e) for e in self._decoder.close())

@@ -15,7 +15,7 @@ import openai
 import pytest
 
 from tests.conftest import Proxy
-from tests.support import ACCESS_TOKEN, content_of, conformance, sse_chunks
+from tests.support import ACCESS_TOKEN, conformance, content_of, sse_chunks
 
 HEADERS = {"authorization": f"Bearer {ACCESS_TOKEN}"}
 
@@ -29,7 +29,9 @@ def raw_stream(proxy: Proxy, body: dict[str, object]) -> tuple[httpx.Response, b
     """POST with stream=true; the body bytes and when each piece arrived."""
     arrivals: list[float] = []
     data = b""
-    with httpx.stream("POST", f"{proxy.url}/v1/chat/completions", json={**body, "stream": True}, headers=HEADERS, timeout=30) as r:
+    with httpx.stream(
+        "POST", f"{proxy.url}/v1/chat/completions", json={**body, "stream": True}, headers=HEADERS, timeout=30
+    ) as r:
         for piece in r.iter_raw():
             arrivals.append(time.monotonic())
             data += piece
@@ -196,7 +198,17 @@ def test_unknown_model_is_404(proxy: Proxy) -> None:
         ({"messages": [{"role": "user", "content": "x"}]}, "model"),
         ({"model": "echo"}, "messages"),
         ({"model": "echo", "messages": []}, "messages"),
-        ({"model": "echo", "messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}, {"role": "wizard", "content": "c"}]}, "messages[2].role"),
+        (
+            {
+                "model": "echo",
+                "messages": [
+                    {"role": "user", "content": "a"},
+                    {"role": "user", "content": "b"},
+                    {"role": "wizard", "content": "c"},
+                ],
+            },
+            "messages[2].role",
+        ),
         ({"model": "echo", "messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
         ({"model": "echo", "messages": [{"role": "user", "content": "x"}], "temperature": "hot"}, "temperature"),
         ({"model": "echo", "messages": [{"role": "user", "content": "x"}], "n": 2}, "n"),
@@ -209,7 +221,9 @@ def test_invalid_requests_name_the_param(proxy: Proxy, body: dict[str, object], 
 
 
 def test_malformed_json_is_400(proxy: Proxy) -> None:
-    r = httpx.post(f"{proxy.url}/v1/chat/completions", content=b'{"model": "echo", ', headers={**HEADERS, "content-type": "application/json"})
+    r = httpx.post(
+        f"{proxy.url}/v1/chat/completions", content=b'{"model": "echo", ', headers={**HEADERS, "content-type": "application/json"}
+    )
     err = assert_error(r, 400)
     assert "not valid JSON" in str(err["message"])
     assert_error(httpx.post(f"{proxy.url}/v1/chat/completions", content=b"[1,2]", headers=HEADERS), 400)

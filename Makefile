@@ -1,0 +1,18 @@
+.PHONY: dev test setup lint bench clean
+
+# Set up everything and run the Worker locally (demo upstream without a Poe key).
+dev:
+	bash scripts/dev.sh
+
+# Set up everything and run all the tests.
+test:
+	bash scripts/test.sh
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+
+bench:
+	bash scripts/bench.sh
+
+clean:
+	rm -rf .venv node_modules .tools .wrangler .pytest_cache .mypy_cache .ruff_cache

