@@ -23,8 +23,9 @@ Key-dependent behaviour (for key-pool tests); the key's prefix decides:
   down-...    HTTP 503
   anything else answers normally.
 
-GET /stats returns how many queries each key (by its prefix and a counter)
-made; POST /stats/reset clears it. Only for tests: the keys here are fake.
+GET /stats returns how many queries each key made, GET /events how many
+SlowStory answers started, completed or were cancelled by the client;
+POST /stats/reset clears both. Only for tests: the keys here are fake.
 
 Run: python demo/upstream.py --port 8081
 """
@@ -43,7 +44,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
-STATS: Counter[str] = Counter()
+STATS: Counter[str] = Counter()  # queries per key
+EVENTS: Counter[str] = Counter()  # what happened to SlowStory answers
 SLOW_DELAY = float(os.environ.get("DEMO_SLOW_DELAY", "0.15"))
 SILENT_SECONDS = float(os.environ.get("DEMO_SILENT_SECONDS", "30"))
 
@@ -128,9 +130,15 @@ class Echo(Bot):
 class SlowStory(Bot):
     async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
         words = STORY.split(" ")
-        for i, word in enumerate(words):
-            yield fp.PartialResponse(text=word if i == 0 else " " + word)
-            await asyncio.sleep(SLOW_DELAY)
+        EVENTS["started"] += 1
+        try:
+            for i, word in enumerate(words):
+                yield fp.PartialResponse(text=word if i == 0 else " " + word)
+                await asyncio.sleep(SLOW_DELAY)
+        except (asyncio.CancelledError, GeneratorExit):
+            EVENTS["cancelled"] += 1  # the client (the proxy) went away
+            raise
+        EVENTS["completed"] += 1
 
 
 class Thinker(Bot):
@@ -229,9 +237,14 @@ def make_app() -> FastAPI:
     async def stats() -> dict[str, int]:
         return dict(STATS)
 
+    @app.get("/events")
+    async def events() -> dict[str, int]:
+        return dict(EVENTS)
+
     @app.post("/stats/reset")
     async def reset() -> dict[str, bool]:
         STATS.clear()
+        EVENTS.clear()
         return {"ok": True}
 
     return app

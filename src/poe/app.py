@@ -77,7 +77,7 @@ class App:
         path = req.path.rstrip("/") or "/"
         if path in ("/", "/health", "/v1/health"):
             self._method(req, "GET", "HEAD")
-            return _json(200, self._health(rt) if path != "/" else self._index())
+            return _json(200, await self._health(rt) if path != "/" else self._index())
         if path in CHAT_PATHS:
             self._method(req, "POST")
             self._guard(req)
@@ -127,7 +127,8 @@ class App:
             "endpoints": ["/v1/chat/completions", "/v1/models", "/health"],
         }
 
-    def _health(self, rt: Runtime) -> dict[str, Any]:
+    async def _health(self, rt: Runtime) -> dict[str, Any]:
+        await self.pool.sync(rt, rt.clock())  # a new isolate shows the cool-downs stored in KV
         return {
             "status": "ok" if self.config_error is None and len(self.pool) and self.cfg.access_tokens else "misconfigured",
             "version": __version__,

@@ -44,6 +44,7 @@ async def open_with_failover(rt: Runtime, cfg: Config, pool: KeyPool, bot: str, 
     deadline = loop.time() + cfg.timeout
     await pool.sync(rt, rt.clock())
     plan = pool.plan(rt.clock())
+    pool.persist(rt, rt.clock())
     if not plan:
         raise pool.exhausted_error(rt.clock())
     url = f"{cfg.base_url}/bot/{bot}"

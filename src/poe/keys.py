@@ -138,14 +138,20 @@ class KeyPool:
         if rt.kv is None:
             return
         if not self._loaded:
-            await self._refresh(rt.kv, now, first=True)
             self._loaded = True
+            await _quiet(rt, self._refresh(rt.kv, now, first=True))
         elif now - self._refreshed_at >= self._cfg.kv_refresh_seconds and not self._refreshing:
             self._refreshing = True
             rt.defer(_quiet(rt, self._refresh(rt.kv, now)))
-        if self.counter != self._persisted_counter and now - self._persisted_at >= self._cfg.kv_persist_seconds:
-            self._persisted_counter, self._persisted_at = self.counter, now
-            rt.defer(_quiet(rt, rt.kv.put(COUNTER_NAME, str(self.counter))))
+
+    def persist(self, rt: Runtime, now: float) -> None:
+        """Write the rotation counter, coalesced to one write per kv_persist_seconds."""
+        if rt.kv is None or self.counter == self._persisted_counter:
+            return
+        if now - self._persisted_at < self._cfg.kv_persist_seconds:
+            return
+        self._persisted_counter, self._persisted_at = self.counter, now
+        rt.defer(_quiet(rt, rt.kv.put(COUNTER_NAME, str(self.counter))))
 
     async def _refresh(self, kv: KeyValueStore, now: float, first: bool = False) -> None:
         try:
