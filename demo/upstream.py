@@ -24,7 +24,9 @@ Key-dependent behaviour (for key-pool tests); the key's prefix decides:
   anything else answers normally.
 
 GET /stats returns how many queries each key made, GET /events how many
-SlowStory answers started, completed or were cancelled by the client;
+SlowStory answers started, completed or were cancelled by the client, and
+how many files were uploaded to POST /file_upload (a stand-in for Poe's
+upload endpoint); 
 POST /stats/reset clears both. Only for tests: the keys here are fake.
 
 Run: python demo/upstream.py --port 8081
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 from collections import Counter
@@ -42,6 +45,8 @@ from collections.abc import AsyncIterable
 import fastapi_poe as fp
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from sse_starlette.event import ServerSentEvent
+from starlette.datastructures import UploadFile
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 STATS: Counter[str] = Counter()  # queries per key
@@ -89,7 +94,7 @@ def _last_user(request: fp.QueryRequest) -> str:
 class Bot(fp.PoeBot):
     async def get_response_with_context(
         self, request: fp.QueryRequest, context: fp.RequestContext
-    ) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+    ) -> AsyncIterable[fp.PartialResponse | ServerSentEvent]:
         key = _key(context.http_request)
         if key.startswith("broke-"):
             yield fp.ErrorResponse(
@@ -102,12 +107,17 @@ class Bot(fp.PoeBot):
         async for event in self.answer(request):
             yield event
 
-    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | ServerSentEvent]:
         raise NotImplementedError
 
 
+def _json_event(data: dict[str, object]) -> ServerSentEvent:
+    """Poe's `json` event (tool calls), as fastapi_poe passes a ServerSentEvent through."""
+    return ServerSentEvent(data=json.dumps(data), event="json")
+
+
 class Echo(Bot):
-    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | ServerSentEvent]:
         text = _last_user(request)
         if text.strip() == "/params":
             yield fp.PartialResponse(
@@ -128,7 +138,7 @@ class Echo(Bot):
 
 
 class SlowStory(Bot):
-    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | ServerSentEvent]:
         words = STORY.split(" ")
         EVENTS["started"] += 1
         try:
@@ -142,7 +152,7 @@ class SlowStory(Bot):
 
 
 class Thinker(Bot):
-    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | ServerSentEvent]:
         for piece in (
             "*Thinking...*\n\n",
             "> The user",
@@ -157,7 +167,7 @@ class Thinker(Bot):
 
 
 class Failing(Bot):
-    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | ServerSentEvent]:
         yield fp.PartialResponse(text="I will start, ")
         await asyncio.sleep(0.05)
         yield fp.PartialResponse(text="but then")
@@ -166,18 +176,18 @@ class Failing(Bot):
 
 
 class Refuser(Bot):
-    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | ServerSentEvent]:
         yield fp.ErrorResponse(text="This message breaks the bot's rules.", error_type="user_caused_error", allow_retry=False)
 
 
 class Silent(Bot):
-    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | ServerSentEvent]:
         await asyncio.sleep(SILENT_SECONDS)
         yield fp.PartialResponse(text="finally")
 
 
 class ToolBot(Bot):
-    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | ServerSentEvent]:
         if request.tool_results:
             results = ", ".join(f"{r.name}={r.content}" for r in request.tool_results)
             yield fp.PartialResponse(text=f"Tool said: {results}")
@@ -192,21 +202,18 @@ class ToolBot(Bot):
             delta: dict[str, object] = {"index": 0, "function": {"arguments": part}}
             if i == 0:
                 delta.update({"id": "call_demo_1", "type": "function", "function": {"name": fn.name, "arguments": part}})
-            yield fp.PartialResponse(
-                text="",
-                data={"choices": [{"index": 0, "delta": {"tool_calls": [delta]}, "finish_reason": None}]},
-            )
-        yield fp.PartialResponse(text="", data={"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+            yield _json_event({"choices": [{"index": 0, "delta": {"tool_calls": [delta]}, "finish_reason": None}]})
+        yield _json_event({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
 
 
 class Artist(Bot):
-    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | ServerSentEvent]:
         yield fp.PartialResponse(text="Here is your picture.")
         yield self.file_event(url="https://example.invalid/picture.png", content_type="image/png", name="picture.png")  # type: ignore[call-arg]
 
 
 class Replacer(Bot):
-    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | fp.ServerSentEvent]:
+    async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | ServerSentEvent]:
         yield fp.PartialResponse(text="Draft")
         yield fp.PartialResponse(text="Final answer", is_replace_response=True)
 
@@ -228,6 +235,9 @@ DEMO_MODELS = "echo=Echo,slowstory=SlowStory,thinker=Thinker,failing=Failing,ref
 
 
 def make_app() -> FastAPI:
+    import logging
+
+    logging.getLogger("uvicorn.default").setLevel(logging.ERROR)  # fastapi_poe's settings-sync banner
     app = FastAPI()
     bots = [cls(path=f"/bot/{name}", access_key=None) for name, cls in BOTS.items()]
     app = fp.make_app(bots, allow_without_key=True, app=app)
@@ -236,6 +246,29 @@ def make_app() -> FastAPI:
     @app.get("/stats")
     async def stats() -> dict[str, int]:
         return dict(STATS)
+
+    @app.post("/file_upload")
+    async def file_upload(request: Request) -> JSONResponse:
+        """Stands in for Poe's file upload endpoint (same form fields and answer)."""
+        key = request.headers.get("authorization", "")
+        if not key or key.startswith("bad-") or key.lower().startswith("bearer "):
+            return JSONResponse({"error": "invalid key"}, status_code=401)
+        async with request.form() as form:
+            return await _store_upload(request, form.get("file"), form.get("download_url"))
+
+    async def _store_upload(request: Request, upload: object, download_url: object) -> JSONResponse:
+        if isinstance(download_url, str):
+            EVENTS["uploads"] += 1
+            digest = hashlib.sha256(download_url.encode()).hexdigest()[:16]
+            return JSONResponse({"attachment_url": f"{request.base_url}files/{digest}", "mime_type": "image/png"})
+        if not isinstance(upload, UploadFile):
+            return JSONResponse({"error": "file or download_url required"}, status_code=400)
+        data = await upload.read()
+        if not (upload.content_type or "").startswith("image/") or not data:
+            return JSONResponse({"error": "not an image"}, status_code=400)
+        EVENTS["uploads"] += 1
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        return JSONResponse({"attachment_url": f"{request.base_url}files/{digest}", "mime_type": upload.content_type})
 
     @app.get("/events")
     async def events() -> dict[str, int]:

@@ -27,7 +27,7 @@ if ! grep -q '^POE_APIKEYS=.' .dev.vars; then
   .venv/bin/python demo/upstream.py --port "$DEMO_PORT" &
   pids+=($!)
   models="$(.venv/bin/python -c 'from demo.upstream import DEMO_MODELS; print(DEMO_MODELS)')"
-  vars+=(--var "POE_BASE_URL:http://127.0.0.1:$DEMO_PORT" --var "POE_APIKEYS:demo-key" --var "CUSTOM_MODELS:$models")
+  vars+=(--var "POE_BASE_URL:http://127.0.0.1:$DEMO_PORT" --var "POE_UPLOAD_URL:http://127.0.0.1:$DEMO_PORT/file_upload" --var "POE_APIKEYS:demo-key" --var "CUSTOM_MODELS:$models")
   MODEL=slowstory
 fi
 

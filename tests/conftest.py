@@ -55,6 +55,7 @@ class ProxyFactory:
             "POE_APIKEYS": "good-key-1",
             "API_ACCESS_TOKENS": f"{ACCESS_TOKEN},sk-second-token",
             "POE_BASE_URL": self.upstream.url,
+            "POE_UPLOAD_URL": f"{self.upstream.url}/file_upload",
             "CUSTOM_MODELS": DEMO_MODELS,
             "TIMEOUT": "4",
         }

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 from . import __version__
 from .auth import check_access
-from .chat import JSON_HEADERS, handle_chat
+from .chat import JSON_HEADERS, handle_chat, handle_generation
 from .config import Config, load_config
 from .errors import ConfigError, MethodNotAllowed, NotFound, PayloadTooLarge, ProxyError, error_body
 from .keys import KeyPool
@@ -22,6 +22,7 @@ __all__ = ["App", "app_for", "handle"]
 
 CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
 MODELS_PATHS = ("/v1/models", "/models")
+IMAGES_PATHS = ("/v1/images/generations", "/images/generations")
 ALLOWED_HEADERS = "authorization, content-type, x-api-key, openai-organization, openai-project, x-stainless-arch, x-stainless-lang, x-stainless-os, x-stainless-package-version, x-stainless-retry-count, x-stainless-runtime, x-stainless-runtime-version, x-stainless-timeout"
 
 
@@ -92,8 +93,12 @@ class App:
                 self._guard(req)
                 model_id = unquote(path[len(prefix) + 1 :])
                 return _json(200, model_object(self.catalogue.resolve(model_id)))
+        if path in IMAGES_PATHS:
+            self._method(req, "POST")
+            self._guard(req)
+            return await handle_generation(rt, self.cfg, self.catalogue, self.pool, req.body)
         raise NotFound(
-            f"Unknown path {req.method} {path[:200]}. This proxy serves /v1/chat/completions, /v1/models and /health.",
+            f"Unknown path {req.method} {path[:200]}. This proxy serves /v1/chat/completions, /v1/models, /v1/images/generations and /health.",
             code="unknown_url",
         )
 
@@ -124,7 +129,7 @@ class App:
         return {
             "name": "poe-proxy",
             "version": __version__,
-            "endpoints": ["/v1/chat/completions", "/v1/models", "/health"],
+            "endpoints": ["/v1/chat/completions", "/v1/models", "/v1/images/generations", "/health"],
         }
 
     async def _health(self, rt: Runtime) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from .parse import load_json, parse_chat_request
 from .sse import DONE, encode_data
 from .tokens import Usage, estimate_prompt_tokens, estimate_tokens
 from .translate import query_bytes, to_query
-from .types import ChatRequest, Response, Runtime
+from .images import generation_error, image_urls_in, parse_generation, upload_images
+from .types import ChatRequest, Message, Response, Runtime
 from .upstream import AttemptFailed, BotStream, classify_error_event, open_bot
 
 __all__ = ["Opened", "handle_chat", "open_with_failover"]
@@ -91,7 +92,11 @@ async def handle_chat(rt: Runtime, cfg: Config, catalogue: Catalogue, pool: KeyP
     model = catalogue.resolve(req.model)
     if not len(pool):
         raise ConfigError("No Poe API keys are configured (POE_APIKEYS is empty).")
-    body = query_bytes(to_query(req, message_id=secrets.token_hex(8), conversation_id=secrets.token_hex(8)))
+    attachments = {}
+    if any(m.images for m in req.messages):
+        attachments = await upload_images(rt, cfg, req, pool.key(pool.peek(rt.clock())))
+    query = to_query(req, attachments=attachments, message_id=secrets.token_hex(8), conversation_id=secrets.token_hex(8))
+    body = query_bytes(query)
     opened = await open_with_failover(rt, cfg, pool, model.bot, body)
     rt.log(f"chat model={model.bot} key=#{opened.key_index + 1} stream={req.stream}")
     asm = Assembler(max_tokens=req.max_tokens, split_reasoning=cfg.reasoning_split)
@@ -161,7 +166,8 @@ def _as_proxy_error(err: ProxyError | AttemptFailed) -> ProxyError:
     return UpstreamError(f"Poe stopped the answer: {err.detail}.", code=err.kind)
 
 
-async def _complete(stream: BotStream, asm: Assembler, req: ChatRequest, rt: Runtime) -> Response:
+async def collect(stream: BotStream, asm: Assembler) -> None:
+    """Read a whole answer into the assembler (non-streaming). Raises ProxyError."""
     try:
         while True:
             try:
@@ -182,6 +188,10 @@ async def _complete(stream: BotStream, asm: Assembler, req: ChatRequest, rt: Run
         asm.flush()
     finally:
         await stream.close()
+
+
+async def _complete(stream: BotStream, asm: Assembler, req: ChatRequest, rt: Runtime) -> Response:
+    await collect(stream, asm)
     obj = completion(
         completion_id=new_completion_id(),
         created=int(rt.clock()),
@@ -193,3 +203,21 @@ async def _complete(stream: BotStream, asm: Assembler, req: ChatRequest, rt: Run
         usage=_usage(req, asm),
     )
     return Response(200, JSON_HEADERS, json.dumps(obj, ensure_ascii=False).encode())
+
+
+async def handle_generation(rt: Runtime, cfg: Config, catalogue: Catalogue, pool: KeyPool, raw: bytes) -> Response:
+    """POST /v1/images/generations: run an image bot, answer with its image URLs."""
+    text, model_id, prompt = parse_generation(load_json(raw))
+    model = catalogue.resolve(model_id)
+    if not len(pool):
+        raise ConfigError("No Poe API keys are configured (POE_APIKEYS is empty).")
+    req = ChatRequest(model=model_id, messages=(Message(role="user", content=text),))
+    body = query_bytes(to_query(req, message_id=secrets.token_hex(8), conversation_id=secrets.token_hex(8)))
+    opened = await open_with_failover(rt, cfg, pool, model.bot, body)
+    asm = Assembler(split_reasoning=False)
+    await collect(opened.stream, asm)
+    urls = [f.url for f in asm.files if f.url] or image_urls_in(asm.content)
+    if not urls:
+        raise generation_error(asm.content or "(empty answer)")
+    data = [{"url": url, "revised_prompt": prompt} for url in urls[:1]]
+    return Response(200, JSON_HEADERS, json.dumps({"created": int(rt.clock()), "data": data}).encode())

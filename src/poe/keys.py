@@ -97,6 +97,13 @@ class KeyPool:
         cap = self._cfg.max_attempts or len(order)
         return order[:cap]
 
+    def peek(self, now: float) -> int:
+        """The key the next plan starts with (for side calls such as uploads)."""
+        healthy = [i for i in range(len(self._keys)) if self.cooling(i, now) is None]
+        if not healthy:
+            raise self.exhausted_error(now)
+        return healthy[self.counter % len(healthy)]
+
     def exhausted_error(self, now: float) -> ProxyError:
         """Every key is cooling: 429 with Retry-After at the soonest recovery."""
         active = [cd for i in range(len(self._keys)) if (cd := self.cooling(i, now)) is not None]

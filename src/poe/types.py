@@ -7,19 +7,19 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 __all__ = [
-    "Role",
-    "ImagePart",
-    "ToolCall",
-    "Message",
-    "FunctionTool",
     "ChatRequest",
+    "FunctionTool",
+    "HttpClient",
+    "ImagePart",
+    "KeyValueStore",
+    "Message",
+    "OutboundRequest",
     "Request",
     "Response",
-    "OutboundRequest",
-    "UpstreamResponse",
-    "HttpClient",
-    "KeyValueStore",
+    "Role",
     "Runtime",
+    "ToolCall",
+    "UpstreamResponse",
 ]
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -32,6 +32,7 @@ Role = Literal["system", "user", "assistant", "tool"]
 class ImagePart:
     url: str  # https URL or data: URI
     detail: str | None = None
+    param: str = ""  # where it came from, for error messages: messages[1].content[0].image_url.url
 
 
 @dataclass(frozen=True, slots=True)

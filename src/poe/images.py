@@ -1,0 +1,166 @@
+"""Images in (vision input, uploaded to Poe) and out (/v1/images/generations).
+
+Input: ``image_url`` parts with a ``data:`` URI are uploaded as a file, https
+URLs by ``download_url``, to Poe's upload endpoint (``POE_UPLOAD_URL``); the
+returned attachment URL goes into the user message's ``attachments``. The
+same image is uploaded once per isolate (cached by content hash).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import secrets
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from .config import Config
+from .errors import InvalidRequest, ProxyError, UpstreamError
+from .types import ChatRequest, ImagePart, OutboundRequest, Runtime
+
+__all__ = ["decode_data_uri", "encode_multipart", "upload_images", "image_urls_in", "UPLOADS"]
+
+_DATA_URI = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?((?:;[\w-]+=[^;,]*)*)(;base64)?,", re.I)
+_MD_IMAGE = re.compile(r"!\[[^\]]*\]\((\S+?)\)")
+_CACHE_SIZE = 256
+
+
+class _LRU(OrderedDict[str, dict[str, str]]):
+    def remember(self, key: str, value: dict[str, str]) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > _CACHE_SIZE:
+            self.popitem(last=False)
+
+
+UPLOADS = _LRU()  # content hash -> attachment, for this isolate's life
+
+
+def decode_data_uri(uri: str, param: str, max_bytes: int) -> tuple[str, bytes]:
+    m = _DATA_URI.match(uri)
+    if not m or not m.group(3):
+        raise InvalidRequest(f"Invalid image data URI in '{param}': expected data:image/<type>;base64,<data>.", param=param, code="invalid_image_url")
+    mime = (m.group(1) or "").lower()
+    if not mime.startswith("image/"):
+        raise InvalidRequest(f"Invalid image in '{param}': the data URI's type is {mime or 'missing'}, expected image/*.", param=param, code="invalid_image_format")
+    payload = uri[m.end() :]
+    if len(payload) * 3 // 4 > max_bytes + 3:
+        raise InvalidRequest(f"The image in '{param}' is larger than {max_bytes} bytes (MAX_IMAGE_BYTES).", param=param, code="image_too_large")
+    try:
+        data = base64.b64decode(payload.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequest(f"Invalid image in '{param}': the base64 data does not decode.", param=param, code="invalid_image_url") from None
+    if not data:
+        raise InvalidRequest(f"Invalid image in '{param}': it is empty.", param=param, code="invalid_image_url")
+    if len(data) > max_bytes:
+        raise InvalidRequest(f"The image in '{param}' is larger than {max_bytes} bytes (MAX_IMAGE_BYTES).", param=param, code="image_too_large")
+    return mime, data
+
+
+def encode_multipart(fields: list[tuple[str, str | tuple[str, str, bytes]]]) -> tuple[str, bytes]:
+    """multipart/form-data: (name, text) or (name, (filename, content type, bytes))."""
+    boundary = "poeproxy" + secrets.token_hex(12)
+    out = bytearray()
+    for name, value in fields:
+        out += f"--{boundary}\r\n".encode()
+        if isinstance(value, str):
+            out += f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            out += value.encode() + b"\r\n"
+        else:
+            filename, ctype, data = value
+            out += f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'.encode()
+            out += data + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return f"multipart/form-data; boundary={boundary}", bytes(out)
+
+
+async def _upload(rt: Runtime, cfg: Config, key: str, image: ImagePart) -> dict[str, str]:
+    param = image.param or "messages"
+    if image.url.startswith("data:"):
+        mime, data = decode_data_uri(image.url, param, cfg.max_image_bytes)
+        cache_key = "sha256:" + hashlib.sha256(data).hexdigest()
+        ext = mime.split("/", 1)[1].split("+", 1)[0]
+        fields: list[tuple[str, str | tuple[str, str, bytes]]] = [("file", (f"image.{ext}", mime, data))]
+        name = f"image.{ext}"
+    else:
+        cache_key = "url:" + image.url
+        fields = [("download_url", image.url)]
+        mime, name = "", image.url.rsplit("/", 1)[-1].split("?", 1)[0][:100] or "image"
+    cached = UPLOADS.get(cache_key)
+    if cached is not None:
+        UPLOADS.move_to_end(cache_key)
+        return cached
+    ctype, body = encode_multipart(fields)
+    request = OutboundRequest("POST", cfg.upload_url, {"authorization": key, "content-type": ctype}, body)
+    try:
+        resp = await rt.http.send(request)
+    except Exception as exc:
+        raise UpstreamError(f"Could not reach Poe's file upload endpoint ({type(exc).__name__}).") from None
+    raw = b""
+    try:
+        async for chunk in resp.body:
+            raw += chunk
+            if len(raw) > 65536:
+                break
+    finally:
+        await resp.close()
+    if resp.status in (400, 413, 415, 422):
+        raise InvalidRequest(f"Poe refused the image in '{param}' (HTTP {resp.status}).", param=param, code="invalid_image")
+    if resp.status != 200:
+        raise UpstreamError(f"Poe's file upload failed (HTTP {resp.status}).")
+    try:
+        obj = json.loads(raw)
+        url = obj["attachment_url"]
+        if not isinstance(url, str) or not url:
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        raise UpstreamError("Poe's file upload answered without an attachment URL.") from None
+    attachment = {"url": url, "content_type": str(obj.get("mime_type") or mime or "image/png"), "name": name}
+    UPLOADS.remember(cache_key, attachment)
+    return attachment
+
+
+async def upload_images(rt: Runtime, cfg: Config, req: ChatRequest, key: str) -> dict[int, list[dict[str, str]]]:
+    """Upload every image of the request; message index -> attachments."""
+    out: dict[int, list[dict[str, str]]] = {}
+    for i, msg in enumerate(req.messages):
+        for image in msg.images:
+            out.setdefault(i, []).append(await _upload(rt, cfg, key, image))
+    return out
+
+
+def image_urls_in(text: str) -> list[str]:
+    return _MD_IMAGE.findall(text)
+
+
+def parse_generation(body: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(prompt with hints, model id, prompt) from an images/generations body."""
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise InvalidRequest("Missing required parameter: 'prompt'.", param="prompt", code="missing_required_parameter")
+    model = body.get("model") or "dall-e-3"
+    if not isinstance(model, str):
+        raise InvalidRequest("Invalid type for 'model': expected a string.", param="model", code="invalid_type")
+    n = body.get("n", 1)
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n != 1):
+        raise InvalidRequest("'n' must be 1: Poe image bots make one image per request.", param="n", code="unsupported_parameter")
+    fmt = body.get("response_format")
+    if fmt not in (None, "url"):
+        raise InvalidRequest("'response_format' must be 'url': Poe returns image URLs.", param="response_format", code="unsupported_parameter")
+    hints = []
+    for name in ("size", "quality", "style"):
+        value = body.get(name)
+        if value is not None:
+            if not isinstance(value, str):
+                raise InvalidRequest(f"Invalid type for '{name}': expected a string.", param=name, code="invalid_type")
+            hints.append(f"{name}: {value}")
+    text = prompt.strip() + (f"\n\n({', '.join(hints)})" if hints else "")
+    return text, model, prompt.strip()
+
+
+def generation_error(reason: str) -> ProxyError:
+    return UpstreamError(f"The image bot answered without an image: {reason[:300]}")
