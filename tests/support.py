@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
@@ -21,10 +20,17 @@ CONFORMANCE_DIR = ROOT.parent / "shared" / "openai-conformance"
 ACCESS_TOKEN = "sk-test-access-token-0123456789"
 
 
-def _load_conformance() -> ModuleType:
+class _MissingKit:
+    """Stands in when ../shared is absent: unit tests still run, conformance checks fail loudly."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"the OpenAI conformance kit is missing: expected {CONFORMANCE_DIR}/conformance.py")
+
+
+def _load_conformance() -> Any:
     path = CONFORMANCE_DIR / "conformance.py"
     if not path.exists():
-        raise RuntimeError(f"the OpenAI conformance kit is missing: expected {path}")
+        return _MissingKit()
     spec = importlib.util.spec_from_file_location("conformance", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
