@@ -26,7 +26,7 @@ Key-dependent behaviour (for key-pool tests); the key's prefix decides:
 GET /stats returns how many queries each key made, GET /events how many
 SlowStory answers started, completed or were cancelled by the client, and
 how many files were uploaded to POST /file_upload (a stand-in for Poe's
-upload endpoint); 
+upload endpoint);
 POST /stats/reset clears both. Only for tests: the keys here are fake.
 
 Run: python demo/upstream.py --port 8081

@@ -66,6 +66,7 @@ class App:
             else:
                 resp = await self._route(req, rt)
         except ProxyError as err:
+            err.message = self.redact(err.message)  # e.g. an upstream body echoed in a 400
             resp = error_response(err)
         except Exception as exc:  # never a traceback to the client
             rt.log(f"internal error: {type(exc).__name__}: {exc}")

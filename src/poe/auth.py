@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from .errors import ConfigError, Unauthorized
 
-__all__ = ["check_access", "bearer_token"]
+__all__ = ["bearer_token", "check_access"]
 
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from .config import Config
 from .errors import ConfigError, ProxyError, UpstreamError, UpstreamTimeout, error_body
 from .events import Done, Ping, PoeErrorEvent
+from .images import generation_error, image_urls_in, parse_generation, upload_images
 from .keys import KeyPool, cooldown_seconds
 from .models import Catalogue
 from .openai_json import ChunkWriter, completion, new_completion_id
@@ -19,7 +20,6 @@ from .parse import load_json, parse_chat_request
 from .sse import DONE, encode_data
 from .tokens import Usage, estimate_prompt_tokens, estimate_tokens
 from .translate import query_bytes, to_query
-from .images import generation_error, image_urls_in, parse_generation, upload_images
 from .types import ChatRequest, Message, Response, Runtime
 from .upstream import AttemptFailed, BotStream, classify_error_event, open_bot
 
@@ -98,7 +98,6 @@ async def handle_chat(rt: Runtime, cfg: Config, catalogue: Catalogue, pool: KeyP
     query = to_query(req, attachments=attachments, message_id=secrets.token_hex(8), conversation_id=secrets.token_hex(8))
     body = query_bytes(query)
     opened = await open_with_failover(rt, cfg, pool, model.bot, body)
-    rt.log(f"chat model={model.bot} key=#{opened.key_index + 1} stream={req.stream}")
     asm = Assembler(max_tokens=req.max_tokens, split_reasoning=cfg.reasoning_split)
     if req.stream:
         return Response(200, SSE_HEADERS, _stream(opened.stream, asm, req, rt))
@@ -121,41 +120,47 @@ def _mid_stream_error(exc: BaseException, idle: float) -> ProxyError:
 
 async def _stream(stream: BotStream, asm: Assembler, req: ChatRequest, rt: Runtime) -> AsyncIterator[bytes]:
     writer = ChunkWriter(new_completion_id(), int(rt.clock()), req.model)
+    out = bytearray()
+    failure: ProxyError | None = None
     try:
         while True:
+            if out and not stream.has_buffered():
+                # one write per upstream read, not per event: each write costs a JS round trip
+                yield bytes(out)
+                out.clear()
             try:
                 ev = await stream.next()
             except Exception as exc:  # timeout or broken connection after commit
-                yield encode_data(error_body(_mid_stream_error(exc, stream.idle_timeout)))
-                yield DONE
-                return
+                failure = _mid_stream_error(exc, stream.idle_timeout)
+                break
             if ev is None:
                 if not stream.saw_done:
-                    yield encode_data(error_body(UpstreamError("Poe closed the stream early; the answer is incomplete.")))
-                    yield DONE
-                    return
+                    failure = UpstreamError("Poe closed the stream early; the answer is incomplete.")
                 break
             if isinstance(ev, Done):
                 break
             if isinstance(ev, Ping):
-                yield b": ping\n\n"  # keeps idle client connections open
+                out += b": ping\n\n"  # keeps idle client connections open
                 continue
             if isinstance(ev, PoeErrorEvent):
-                yield encode_data(error_body(_as_proxy_error(classify_error_event(ev))))
-                yield DONE
-                return
+                failure = _as_proxy_error(classify_error_event(ev))
+                break
             delta = asm.feed(ev)
             if delta:
-                yield encode_data(writer.delta(delta))
+                out += encode_data(writer.delta(delta))
             if asm.finish_reason == "length":
                 break
-        tail = asm.flush()
-        if tail:
-            yield encode_data(writer.delta(tail))
-        yield encode_data(writer.finish(asm.final_reason()))
-        if req.include_usage:
-            yield encode_data(writer.usage(_usage(req, asm)))
-        yield DONE
+        if failure is not None:
+            out += encode_data(error_body(failure))
+        else:
+            tail = asm.flush()
+            if tail:
+                out += encode_data(writer.delta(tail))
+            out += encode_data(writer.finish(asm.final_reason()))
+            if req.include_usage:
+                out += encode_data(writer.usage(_usage(req, asm)))
+        out += DONE
+        yield bytes(out)
     finally:
         await stream.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -77,6 +78,8 @@ def _num(env: Mapping[str, str], name: str, default: float, lo: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number of seconds (got {raw[:20]!r}).") from None
+    if not math.isfinite(value):  # "nan", "inf": float() accepts them
+        raise ConfigError(f"{name} must be a finite number (got {raw[:20]!r}).")
     if value < lo:
         raise ConfigError(f"{name} must be at least {lo:g}.")
     return value

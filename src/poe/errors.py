@@ -10,17 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "ProxyError",
-    "InvalidRequest",
-    "Unauthorized",
-    "NotFound",
-    "MethodNotAllowed",
-    "PayloadTooLarge",
-    "RateLimited",
+    "ConfigError",
     "InsufficientQuota",
+    "InvalidRequest",
+    "MethodNotAllowed",
+    "NotFound",
+    "PayloadTooLarge",
+    "ProxyError",
+    "RateLimited",
+    "Unauthorized",
     "UpstreamError",
     "UpstreamTimeout",
-    "ConfigError",
     "error_body",
 ]
 

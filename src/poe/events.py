@@ -9,20 +9,20 @@ from typing import Any
 from .sse import SSEEvent
 
 __all__ = [
-    "PoeEvent",
-    "Text",
-    "ReplaceResponse",
-    "JsonData",
-    "File",
-    "SuggestedReply",
-    "Meta",
     "Data",
+    "Done",
+    "File",
+    "JsonData",
+    "Meta",
     "Ping",
     "PoeErrorEvent",
-    "Done",
+    "PoeEvent",
+    "ReplaceResponse",
+    "SuggestedReply",
+    "Text",
     "Unknown",
-    "parse_event",
     "is_meaningful",
+    "parse_event",
 ]
 
 

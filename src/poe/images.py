@@ -22,7 +22,7 @@ from .config import Config
 from .errors import InvalidRequest, ProxyError, UpstreamError
 from .types import ChatRequest, ImagePart, OutboundRequest, Runtime
 
-__all__ = ["decode_data_uri", "encode_multipart", "upload_images", "image_urls_in", "UPLOADS"]
+__all__ = ["UPLOADS", "decode_data_uri", "encode_multipart", "image_urls_in", "upload_images"]
 
 _DATA_URI = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?((?:;[\w-]+=[^;,]*)*)(;base64)?,", re.I)
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\((\S+?)\)")
@@ -43,21 +43,35 @@ UPLOADS = _LRU()  # content hash -> attachment, for this isolate's life
 def decode_data_uri(uri: str, param: str, max_bytes: int) -> tuple[str, bytes]:
     m = _DATA_URI.match(uri)
     if not m or not m.group(3):
-        raise InvalidRequest(f"Invalid image data URI in '{param}': expected data:image/<type>;base64,<data>.", param=param, code="invalid_image_url")
+        raise InvalidRequest(
+            f"Invalid image data URI in '{param}': expected data:image/<type>;base64,<data>.",
+            param=param,
+            code="invalid_image_url",
+        )
     mime = (m.group(1) or "").lower()
     if not mime.startswith("image/"):
-        raise InvalidRequest(f"Invalid image in '{param}': the data URI's type is {mime or 'missing'}, expected image/*.", param=param, code="invalid_image_format")
+        raise InvalidRequest(
+            f"Invalid image in '{param}': the data URI's type is {mime or 'missing'}, expected image/*.",
+            param=param,
+            code="invalid_image_format",
+        )
     payload = uri[m.end() :]
     if len(payload) * 3 // 4 > max_bytes + 3:
-        raise InvalidRequest(f"The image in '{param}' is larger than {max_bytes} bytes (MAX_IMAGE_BYTES).", param=param, code="image_too_large")
+        raise InvalidRequest(
+            f"The image in '{param}' is larger than {max_bytes} bytes (MAX_IMAGE_BYTES).", param=param, code="image_too_large"
+        )
     try:
         data = base64.b64decode(payload.strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise InvalidRequest(f"Invalid image in '{param}': the base64 data does not decode.", param=param, code="invalid_image_url") from None
+        raise InvalidRequest(
+            f"Invalid image in '{param}': the base64 data does not decode.", param=param, code="invalid_image_url"
+        ) from None
     if not data:
         raise InvalidRequest(f"Invalid image in '{param}': it is empty.", param=param, code="invalid_image_url")
     if len(data) > max_bytes:
-        raise InvalidRequest(f"The image in '{param}' is larger than {max_bytes} bytes (MAX_IMAGE_BYTES).", param=param, code="image_too_large")
+        raise InvalidRequest(
+            f"The image in '{param}' is larger than {max_bytes} bytes (MAX_IMAGE_BYTES).", param=param, code="image_too_large"
+        )
     return mime, data
 
 
@@ -72,7 +86,9 @@ def encode_multipart(fields: list[tuple[str, str | tuple[str, str, bytes]]]) -> 
             out += value.encode() + b"\r\n"
         else:
             filename, ctype, data = value
-            out += f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'.encode()
+            out += (
+                f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'.encode()
+            )
             out += data + b"\r\n"
     out += f"--{boundary}--\r\n".encode()
     return f"multipart/form-data; boundary={boundary}", bytes(out)
@@ -150,7 +166,9 @@ def parse_generation(body: Mapping[str, Any]) -> tuple[str, str, str]:
         raise InvalidRequest("'n' must be 1: Poe image bots make one image per request.", param="n", code="unsupported_parameter")
     fmt = body.get("response_format")
     if fmt not in (None, "url"):
-        raise InvalidRequest("'response_format' must be 'url': Poe returns image URLs.", param="response_format", code="unsupported_parameter")
+        raise InvalidRequest(
+            "'response_format' must be 'url': Poe returns image URLs.", param="response_format", code="unsupported_parameter"
+        )
     hints = []
     for name in ("size", "quality", "style"):
         value = body.get(name)

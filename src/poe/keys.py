@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import Config
-from .errors import InsufficientQuota, ProxyError, RateLimited
+from .errors import InsufficientQuota, ProxyError, RateLimited, UpstreamError
 from .types import KeyValueStore, Runtime
 from .upstream import FailureKind
 
@@ -114,6 +114,13 @@ class KeyPool:
             counts[cd.reason] = counts.get(cd.reason, 0) + 1
         summary = ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in sorted(counts.items()))
         headers = (("retry-after", str(retry_after)),)
+        if active and all(cd.reason == "invalid_key" for cd in active):
+            # not a wait-and-retry situation: say so instead of a 429 that SDKs retry
+            return UpstreamError(
+                f"Every Poe key behind this proxy was rejected by Poe as invalid or revoked ({summary}); "
+                "the operator must fix POE_APIKEYS.",
+                code="invalid_poe_keys",
+            )
         if active and all(cd.reason == "out_of_points" for cd in active):
             return InsufficientQuota(
                 f"Every Poe key behind this proxy is out of compute points ({summary}); retry in {retry_after} s.",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from .catalogue import CATALOGUE
 from .errors import ConfigError, NotFound
 
-__all__ = ["Model", "Catalogue", "parse_custom_models"]
+__all__ = ["Catalogue", "Model", "parse_custom_models"]
 
 # A fixed "created" for catalogue entries: OpenAI's Model schema needs one and
 # Poe does not publish dates; a constant keeps /v1/models stable across isolates.
@@ -38,7 +38,7 @@ def parse_custom_models(raw: str) -> tuple[Model, ...]:
             raise ConfigError("CUSTOM_MODELS is not valid JSON.") from None
         if not isinstance(obj, dict) or not all(isinstance(v, str) for v in obj.values()):
             raise ConfigError('CUSTOM_MODELS must map model ids to bot names: {"id": "BotName"}.')
-        pairs = [(str(k), v) for k, v in obj.items()]
+        pairs = [(str(k).strip(), v.strip()) for k, v in obj.items()]
     else:
         for item in raw.split(","):
             item = item.strip()

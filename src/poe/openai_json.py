@@ -9,7 +9,7 @@ from .models import CREATED, Model
 from .output import Delta, ToolCallResult
 from .tokens import Usage, usage_dict
 
-__all__ = ["new_completion_id", "ChunkWriter", "completion", "model_object", "model_list"]
+__all__ = ["ChunkWriter", "completion", "model_list", "model_object", "new_completion_id"]
 
 FINGERPRINT = "fp_poe_proxy"
 

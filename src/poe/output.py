@@ -18,9 +18,9 @@ from typing import Any
 
 from .events import File, JsonData, PoeEvent, ReplaceResponse, Text
 from .reasoning import ReasoningSplitter
-from .tokens import estimate_tokens
+from .tokens import TokenCounter
 
-__all__ = ["ToolCallDelta", "Delta", "ToolCallResult", "Assembler", "file_markdown", "new_call_id"]
+__all__ = ["Assembler", "Delta", "ToolCallDelta", "ToolCallResult", "file_markdown", "new_call_id"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,10 @@ class ToolCallResult:
     arguments: str
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def new_call_id() -> str:
     return "call_" + secrets.token_hex(12)
 
@@ -67,10 +71,12 @@ class Assembler:
         self._splitter = ReasoningSplitter() if split_reasoning else None
         self._raw = ""  # the bot's answer text before splitting (what replace_response replaces)
         self._content: list[str] = []
+        self._content_tokens = TokenCounter()  # for max_tokens; re-counting the whole answer each time is quadratic
         self._reasoning: list[str] = []
         self._calls: dict[int, list[str]] = {}  # index -> [id, name, arguments]
         self._call_order: list[int] = []
         self.finish_reason: str | None = None
+        self.files: list[File] = []
         self.replaced = False
 
     # ------------------------------------------------------------ results
@@ -109,13 +115,17 @@ class Assembler:
             self.replaced = True
             self._raw = ev.text
             self._content = []
+            self._content_tokens = TokenCounter()
             self._reasoning = []
             if self._splitter is not None:
                 self._splitter = type(self._splitter)()
             self._text(ev.text)
             return Delta()
         if isinstance(ev, File):
-            return self._emit(content=file_markdown(ev))
+            self.files.append(ev)
+            # text the splitter holds back (a possible marker prefix) came before the file
+            held = self._splitter.release_held() if self._splitter is not None else ""
+            return self._emit(content=held + file_markdown(ev))
         if isinstance(ev, JsonData):
             return self._json(ev.data)
         return Delta()
@@ -140,8 +150,10 @@ class Assembler:
             self._content.append(content)
         if reasoning:
             self._reasoning.append(reasoning)
-        if content and self.max_tokens is not None and estimate_tokens(self.content) >= self.max_tokens:
-            self.finish_reason = "length"
+        if content and self.max_tokens is not None:
+            self._content_tokens.add(content)
+            if self._content_tokens.tokens >= self.max_tokens:
+                self.finish_reason = "length"
         return Delta(content=content, reasoning=reasoning, tool_calls=tool_calls)
 
     def _json(self, data: Any) -> Delta:
@@ -149,31 +161,33 @@ class Assembler:
         choices = data.get("choices") if isinstance(data, dict) else None
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             return Delta()
-        choice = choices[0]
-        delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+        choice: dict[str, Any] = choices[0]
+        delta = _dict(choice.get("delta"))
         out: list[ToolCallDelta] = []
         for raw in delta.get("tool_calls") or []:
             if not isinstance(raw, dict):
                 continue
-            index = raw.get("index") if isinstance(raw.get("index"), int) else len(self._call_order)
-            fn = raw.get("function") if isinstance(raw.get("function"), dict) else {}
-            args = fn.get("arguments") if isinstance(fn.get("arguments"), str) else ""
-            if isinstance(fn.get("arguments"), dict):
-                args = json.dumps(fn["arguments"])
+            raw_index = raw.get("index")
+            index = raw_index if isinstance(raw_index, int) else len(self._call_order)
+            fn = _dict(raw.get("function"))
+            raw_args = fn.get("arguments")
+            args = json.dumps(raw_args) if isinstance(raw_args, dict) else raw_args if isinstance(raw_args, str) else ""
             name = fn.get("name") if isinstance(fn.get("name"), str) else None
             if index not in self._calls:
-                call_id = raw.get("id") if isinstance(raw.get("id"), str) and raw.get("id") else new_call_id()
+                raw_id = raw.get("id")
+                call_id = raw_id if isinstance(raw_id, str) and raw_id else new_call_id()
                 self._calls[index] = [call_id, name or "", args]
                 self._call_order.append(index)
                 pos = len(self._call_order) - 1  # clients expect 0, 1, 2... in order of appearance
                 out.append(ToolCallDelta(index=pos, id=call_id, name=name or "", arguments=args))
             else:
                 entry = self._calls[index]
+                new_name = None
                 if name and not entry[1]:
-                    entry[1] = name
+                    entry[1] = new_name = name  # a streaming client must see the name too
                 entry[2] += args
                 pos = self._call_order.index(index)
-                out.append(ToolCallDelta(index=pos, id=None, name=None, arguments=args))
+                out.append(ToolCallDelta(index=pos, id=None, name=new_name, arguments=args))
         text = delta.get("content") if isinstance(delta.get("content"), str) else ""
         if choice.get("finish_reason") == "tool_calls" or (choice.get("finish_reason") and self._calls):
             self.finish_reason = "tool_calls" if self._calls else None

@@ -32,6 +32,8 @@ def load_json(body: bytes) -> dict[str, Any]:
         obj = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest(f"The request body is not valid JSON: {_json_reason(exc)}.") from None
+    except RecursionError:
+        raise InvalidRequest("The request body is nested too deeply.") from None
     if not isinstance(obj, dict):
         raise InvalidRequest("The request body must be a JSON object.")
     return obj
@@ -76,12 +78,12 @@ def _str(obj: dict[str, Any], key: str, param: str, *, required: bool = False) -
     return value
 
 
-def _bool(obj: dict[str, Any], key: str, default: bool) -> bool:
+def _bool(obj: dict[str, Any], key: str, default: bool, param: str | None = None) -> bool:
     value = obj.get(key)
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise _bad_type(key, "a boolean", value)
+        raise _bad_type(param or key, "a boolean", value)
     return value
 
 
@@ -89,7 +91,7 @@ def _number(obj: dict[str, Any], key: str, lo: float, hi: float) -> float | None
     value = obj.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
         raise _bad_type(key, "a number", value)
     if not lo <= value <= hi:
         raise InvalidRequest(
@@ -151,8 +153,7 @@ def _content(raw: Any, param: str, role: Role) -> tuple[str, tuple[ImagePart, ..
             images.append(_image(part.get("image_url"), f"{p}.image_url"))
         elif isinstance(kind, str):
             raise InvalidRequest(
-                f"Invalid value for '{p}.type': content parts of type '{kind}' are not supported; "
-                "use 'text' or 'image_url'.",
+                f"Invalid value for '{p}.type': content parts of type '{kind}' are not supported; use 'text' or 'image_url'.",
                 param=f"{p}.type",
                 code="invalid_value",
             )
@@ -162,14 +163,15 @@ def _content(raw: Any, param: str, role: Role) -> tuple[str, tuple[ImagePart, ..
 
 
 def _image(raw: Any, param: str) -> ImagePart:
+    detail: str | None = None
     if isinstance(raw, str):  # lenient form {"image_url": "https://..."}
-        url, detail = raw, None
+        url = raw
     elif isinstance(raw, dict):
-        url = raw.get("url")
+        raw_url = raw.get("url")
         detail = raw.get("detail") if isinstance(raw.get("detail"), str) else None
-        if not isinstance(url, str):
-            raise _bad_type(f"{param}.url", "a string", url)
-        param = f"{param}.url"
+        if not isinstance(raw_url, str):
+            raise _bad_type(f"{param}.url", "a string", raw_url)
+        url, param = raw_url, f"{param}.url"
     else:
         raise _bad_type(param, "an object with 'url'", raw)
     if not (url.startswith("https://") or url.startswith("http://") or url.startswith("data:")):
@@ -178,7 +180,7 @@ def _image(raw: Any, param: str) -> ImagePart:
             param=param,
             code="invalid_image_url",
         )
-    return ImagePart(url=url, detail=detail)
+    return ImagePart(url=url, detail=detail, param=param)
 
 
 def _tool_calls(raw: Any, param: str) -> tuple[ToolCall, ...]:
@@ -212,7 +214,9 @@ def _message(raw: Any, i: int) -> Message:
         raise _bad_type(param, "an object", raw)
     role_raw = raw.get("role")
     if role_raw is None:
-        raise InvalidRequest(f"Missing required parameter: '{param}.role'.", param=f"{param}.role", code="missing_required_parameter")
+        raise InvalidRequest(
+            f"Missing required parameter: '{param}.role'.", param=f"{param}.role", code="missing_required_parameter"
+        )
     if not isinstance(role_raw, str) or role_raw not in _ROLES:
         raise InvalidRequest(
             f"Invalid value for '{param}.role': {json.dumps(role_raw)}. "
@@ -222,7 +226,9 @@ def _message(raw: Any, i: int) -> Message:
         )
     role = _ROLES[role_raw]
     if "content" not in raw and role != "assistant":
-        raise InvalidRequest(f"Missing required parameter: '{param}.content'.", param=f"{param}.content", code="missing_required_parameter")
+        raise InvalidRequest(
+            f"Missing required parameter: '{param}.content'.", param=f"{param}.content", code="missing_required_parameter"
+        )
     content, images = _content(raw.get("content"), f"{param}.content", role)
     name = _str(raw, "name", f"{param}.name")
     tool_calls = _tool_calls(raw.get("tool_calls"), f"{param}.tool_calls") if role == "assistant" else ()
@@ -241,7 +247,11 @@ def _tools(body: dict[str, Any]) -> tuple[FunctionTool, ...]:
     raw = body.get("tools")
     key = "tools"
     if raw is None and body.get("functions") is not None:  # deprecated form
-        raw = [{"type": "function", "function": f} for f in body["functions"]] if isinstance(body["functions"], list) else body["functions"]
+        raw = (
+            [{"type": "function", "function": f} for f in body["functions"]]
+            if isinstance(body["functions"], list)
+            else body["functions"]
+        )
         key = "functions"
     if raw is None:
         return ()
@@ -253,13 +263,15 @@ def _tools(body: dict[str, Any]) -> tuple[FunctionTool, ...]:
         if not isinstance(tool, dict):
             raise _bad_type(p, "an object", tool)
         if tool.get("type", "function") != "function":
-            raise InvalidRequest(f"Invalid value for '{p}.type': only 'function' tools are supported.", param=f"{p}.type", code="invalid_value")
+            raise InvalidRequest(
+                f"Invalid value for '{p}.type': only 'function' tools are supported.", param=f"{p}.type", code="invalid_value"
+            )
         fn = tool.get("function")
         if not isinstance(fn, dict):
             raise _bad_type(f"{p}.function", "an object", fn)
         name = _str(fn, "name", f"{p}.function.name", required=True)
         assert name is not None
-        if not name or len(name) > 64 or not all(c.isalnum() or c in "_-" for c in name):
+        if not name or len(name) > 64 or not all((c.isascii() and c.isalnum()) or c in "_-" for c in name):
             raise InvalidRequest(
                 f"Invalid '{p}.function.name': must be 1-64 letters, digits, underscores or dashes.",
                 param=f"{p}.function.name",
@@ -271,7 +283,22 @@ def _tools(body: dict[str, Any]) -> tuple[FunctionTool, ...]:
         if not isinstance(params, dict):
             raise _bad_type(f"{p}.function.parameters", "an object", params)
         params = {"type": "object", "properties": {}, **params}
-        tools.append(FunctionTool(name=name, description=_str(fn, "description", f"{p}.function.description") or "", parameters=params))
+        required = params.get("required")
+        if (
+            not isinstance(params["type"], str)
+            or not isinstance(params["properties"], dict)
+            or not (required is None or (isinstance(required, list) and all(isinstance(r, str) for r in required)))
+        ):
+            # the shape Poe's QueryRequest (ParametersDefinition) accepts
+            raise InvalidRequest(
+                f"Invalid schema for '{p}.function.parameters': 'type' must be a string, "
+                "'properties' an object and 'required' an array of strings.",
+                param=f"{p}.function.parameters",
+                code="invalid_function_parameters",
+            )
+        tools.append(
+            FunctionTool(name=name, description=_str(fn, "description", f"{p}.function.description") or "", parameters=params)
+        )
     return tuple(tools)
 
 
@@ -282,7 +309,11 @@ def _tool_choice(body: dict[str, Any], tools: tuple[FunctionTool, ...]) -> str:
         return "auto"
     if isinstance(raw, str):
         if raw not in ("none", "auto", "required"):
-            raise InvalidRequest(f"Invalid value for '{param}': {json.dumps(raw)}. Use 'none', 'auto', 'required' or a function.", param=param, code="invalid_value")
+            raise InvalidRequest(
+                f"Invalid value for '{param}': {json.dumps(raw)}. Use 'none', 'auto', 'required' or a function.",
+                param=param,
+                code="invalid_value",
+            )
         if raw == "required" and not tools:
             raise InvalidRequest(f"'{param}' is 'required' but no tools were given.", param=param, code="invalid_value")
         return raw
@@ -290,7 +321,9 @@ def _tool_choice(body: dict[str, Any], tools: tuple[FunctionTool, ...]) -> str:
         fn = raw.get("function") if "function" in raw else raw
         name = fn.get("name") if isinstance(fn, dict) else None
         if not isinstance(name, str) or name not in {t.name for t in tools}:
-            raise InvalidRequest(f"Invalid value for '{param}': the named function is not among 'tools'.", param=param, code="invalid_value")
+            raise InvalidRequest(
+                f"Invalid value for '{param}': the named function is not among 'tools'.", param=param, code="invalid_value"
+            )
         return name
     raise _bad_type(param, "a string or an object", raw)
 
@@ -310,7 +343,9 @@ def parse_chat_request(body: dict[str, Any]) -> ChatRequest:
     if not isinstance(raw_messages, list):
         raise _bad_type("messages", "an array", raw_messages)
     if not raw_messages:
-        raise InvalidRequest("Invalid 'messages': empty array. Expected an array with minimum length 1.", param="messages", code="empty_array")
+        raise InvalidRequest(
+            "Invalid 'messages': empty array. Expected an array with minimum length 1.", param="messages", code="empty_array"
+        )
     messages = tuple(_message(m, i) for i, m in enumerate(raw_messages))
 
     stream = _bool(body, "stream", False)
@@ -319,7 +354,7 @@ def parse_chat_request(body: dict[str, Any]) -> ChatRequest:
     if opts is not None:
         if not isinstance(opts, dict):
             raise _bad_type("stream_options", "an object", opts)
-        include_usage = _bool(opts, "include_usage", False)
+        include_usage = _bool(opts, "include_usage", False, "stream_options.include_usage")
 
     temperature = _number(body, "temperature", 0.0, 2.0)
     _number(body, "top_p", 0.0, 1.0)  # validated, not forwarded (Poe has no top_p)
@@ -366,6 +401,12 @@ def parse_chat_request(body: dict[str, Any]) -> ChatRequest:
         for k, v in logit_bias_raw.items():
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise _bad_type(f"logit_bias.{k}", "a number", v)
+            if not -100 <= v <= 100:
+                raise InvalidRequest(
+                    f"Invalid value for 'logit_bias.{k}': {v} is not between -100 and 100.",
+                    param=f"logit_bias.{k}",
+                    code="invalid_value",
+                )
             logit_bias[str(k)] = float(v)
 
     json_mode = False
@@ -374,7 +415,11 @@ def parse_chat_request(body: dict[str, Any]) -> ChatRequest:
         if not isinstance(fmt, dict) or not isinstance(fmt.get("type"), str):
             raise _bad_type("response_format", "an object with 'type'", fmt)
         if fmt["type"] not in ("text", "json_object", "json_schema"):
-            raise InvalidRequest(f"Invalid value for 'response_format.type': {json.dumps(fmt['type'])}.", param="response_format.type", code="invalid_value")
+            raise InvalidRequest(
+                f"Invalid value for 'response_format.type': {json.dumps(fmt['type'])}.",
+                param="response_format.type",
+                code="invalid_value",
+            )
         json_mode = fmt["type"] != "text"
 
     tools = _tools(body)

@@ -17,6 +17,7 @@ __all__ = ["ReasoningSplitter"]
 
 _HEADERS = ("*Thinking...*", "_Thinking..._", "Thinking...")
 _OPEN, _CLOSE = "<think>", "</think>"
+_MAX_HEADER = 40
 
 
 def _could_start(text: str) -> bool:
@@ -40,9 +41,21 @@ class ReasoningSplitter:
 
     def flush(self) -> tuple[str, str]:
         buf, self._buf = self._buf, ""
-        if self._state in ("tag", "quote", "header"):
+        if self._state in ("tag", "quote") or (self._state == "header" and buf.strip() in _HEADERS):
             return buf, ""
         return "", buf
+
+    def release_held(self) -> str:
+        """Something other than text (a file) is being added to the answer.
+
+        Text held back while deciding whether the answer starts with a marker
+        came before it, so the answer has begun: return that text as content.
+        """
+        if self._state != "detect" or not self._buf:
+            return ""
+        self._state = "content"
+        buf, self._buf = self._buf, ""
+        return buf
 
     def _run(self, reasoning: list[str], content: list[str]) -> None:
         while self._buf:
@@ -63,7 +76,12 @@ class ReasoningSplitter:
             elif state == "header":
                 nl = self._buf.find("\n")
                 if nl < 0:
-                    return  # the rest of the header line has not arrived
+                    if len(self._buf) > _MAX_HEADER:
+                        self._state = "content"  # a long first line is an answer, not a header
+                    return
+                if self._buf[:nl].strip() not in _HEADERS:
+                    self._state = "content"  # "Thinking... about it" is an answer that starts that way
+                    continue
                 self._buf = self._buf[nl + 1 :]
                 self._state, self._line_start = "quote", True
             elif state == "tag":

@@ -17,7 +17,7 @@ from typing import Any
 
 _EOL = re.compile(r"\r\n|\r|\n")
 
-__all__ = ["SSEEvent", "SSEDecoder", "encode_data", "encode_comment", "DONE"]
+__all__ = ["DONE", "SSEDecoder", "SSEEvent", "encode_comment", "encode_data"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .types import ChatRequest
 
-__all__ = ["estimate_tokens", "estimate_prompt_tokens", "Usage", "usage_dict"]
+__all__ = ["TokenCounter", "Usage", "estimate_prompt_tokens", "estimate_tokens", "usage_dict"]
 
 PER_MESSAGE = 4  # role and separators, as in OpenAI's cookbook counting
 PER_REPLY = 3  # the primed assistant reply
@@ -20,10 +20,26 @@ PER_IMAGE = 85  # a low-detail image tile
 
 
 def estimate_tokens(text: str) -> int:
-    if not text:
-        return 0
-    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
-    return (ascii_chars + 3) // 4 + (len(text) - ascii_chars)
+    counter = TokenCounter()
+    counter.add(text)
+    return counter.tokens
+
+
+class TokenCounter:
+    """``estimate_tokens`` of a text that grows, in time linear in what is added."""
+
+    def __init__(self) -> None:
+        self._ascii = 0
+        self._other = 0
+
+    def add(self, text: str) -> None:
+        ascii_chars = sum(1 for ch in text if ord(ch) < 128)
+        self._ascii += ascii_chars
+        self._other += len(text) - ascii_chars
+
+    @property
+    def tokens(self) -> int:
+        return (self._ascii + 3) // 4 + self._other
 
 
 def estimate_prompt_tokens(req: ChatRequest) -> int:

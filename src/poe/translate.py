@@ -10,12 +10,12 @@ round natively.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .types import ChatRequest, Message
 
-__all__ = ["to_query", "Attachment"]
+__all__ = ["Attachment", "to_query"]
 
 JSON_MODE_HINT = "Respond with a single valid JSON object and nothing else: no prose, no code fences."
 
@@ -45,7 +45,7 @@ def _split_last_tool_round(messages: tuple[Message, ...]) -> tuple[tuple[Message
 def to_query(
     req: ChatRequest,
     *,
-    attachments: Mapping[int, list[Attachment]] | None = None,
+    attachments: Mapping[int, Sequence[Attachment]] | None = None,
     conversation_id: str = "",
     message_id: str = "",
 ) -> dict[str, Any]:
@@ -94,11 +94,15 @@ def to_query(
         ]
     if caller is not None:
         body["tool_calls"] = [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-            for c in caller.tool_calls
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in caller.tool_calls
         ]
         body["tool_results"] = [
-            {"role": "tool", "name": names.get(r.tool_call_id or "", "tool"), "tool_call_id": r.tool_call_id or "", "content": r.content}
+            {
+                "role": "tool",
+                "name": names.get(r.tool_call_id or "", "tool"),
+                "tool_call_id": r.tool_call_id or "",
+                "content": r.content,
+            }
             for r in results
         ]
     return body

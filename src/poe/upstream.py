@@ -9,12 +9,14 @@ an ``AttemptFailed`` (retry elsewhere) or a client error (do not retry).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import re
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Literal
 
-from .errors import InvalidRequest, NotFound, ProxyError, UpstreamError
+from .errors import InvalidRequest, NotFound, ProxyError, UpstreamError, UpstreamTimeout
 from .events import Done, PoeErrorEvent, PoeEvent, is_meaningful, parse_event
 from .sse import SSEDecoder
 from .types import OutboundRequest, Runtime, UpstreamResponse
@@ -25,8 +27,14 @@ FailureKind = Literal["invalid_key", "out_of_points", "rate_limited", "unavailab
 
 # Poe error types caused by the request itself: another key would fail the same way.
 CLIENT_ERROR_TYPES = frozenset({"user_message_too_long", "user_caused_error", "privacy_authorization_error"})
-_QUOTA = re.compile(r"not enough (compute )?points|insufficient[ _]fund|out of points|run out of|no (more )?points|quota", re.I)
-_RATE = re.compile(r"rate[ _-]?limit|too many requests|slow down|try again (later|in)", re.I)
+_QUOTA = re.compile(
+    r"enough (compute )?points|insufficient[ _]fund|out of (compute )?points|run out of|no (more )?points|quota", re.I
+)
+# Only explicit rate-limit wording: "try again later" alone is a generic bot error, not a key problem.
+_RATE = re.compile(r"rate[ _-]?limit|too many requests|slow down", re.I)
+MAX_RETRY_AFTER = 86400.0
+DRAIN_SECONDS = 0.5
+DRAIN_BYTES = 65536
 
 
 class AttemptFailed(Exception):
@@ -81,7 +89,9 @@ def parse_retry_after(value: str | None) -> float | None:
         seconds = float(value)
     except ValueError:
         return None  # HTTP-date form: rare for APIs; fall back to the default
-    return seconds if seconds >= 0 else None
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return min(seconds, MAX_RETRY_AFTER)
 
 
 class BotStream:
@@ -116,8 +126,24 @@ class BotStream:
     def push_front(self, events: list[PoeEvent]) -> None:
         self._queue.extendleft(reversed(events))
 
+    def has_buffered(self) -> bool:
+        """True when the next event is already decoded (no network wait)."""
+        return bool(self._queue)
+
     async def close(self) -> None:
+        if self.saw_done and not self._ended:
+            # read the (tiny) rest after `done` so the connection can be reused, not torn down
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._drain(), DRAIN_SECONDS)
         await self._response.close()
+
+    async def _drain(self) -> None:
+        size = 0
+        async for chunk in self._body:
+            size += len(chunk)
+            if size > DRAIN_BYTES:
+                return
+        self._ended = True
 
 
 async def open_bot(
@@ -176,8 +202,11 @@ async def open_bot(
                 stream.push_front(held)
                 return stream
     except TimeoutError:
+        # the request's whole TIMEOUT is spent and the bot is slow, not the key: no cool-down, no retry
         await stream.close()
-        raise AttemptFailed("timeout", f"the bot did not start answering within {first_event_timeout:g} s") from None
+        raise UpstreamTimeout(
+            f"The bot did not start answering within the proxy's TIMEOUT ({first_event_timeout:g} s left)."
+        ) from None
     except BaseException:
         await stream.close()
         raise

@@ -38,7 +38,13 @@ def png(width: int = 2, height: int = 2, noise: bytes = b"") -> bytes:
 
     rows = b"".join(b"\x00" + bytes([255, 0, 0]) * width for _ in range(height))
     extra = chunk(b"tEXt", b"noise\x00" + noise) if noise else b""
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + extra + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + extra
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def data_uri(data: bytes) -> str:
@@ -68,7 +74,9 @@ def test_tool_call_round_trip_with_the_sdk(proxy: Proxy) -> None:
 
 
 def test_streamed_tool_call_deltas(proxy: Proxy) -> None:
-    _, data, _ = raw_stream(proxy, {"model": "toolbot", "tools": [WEATHER_TOOL], "messages": [{"role": "user", "content": "weather?"}]})
+    _, data, _ = raw_stream(
+        proxy, {"model": "toolbot", "tools": [WEATHER_TOOL], "messages": [{"role": "user", "content": "weather?"}]}
+    )
     chunks = sse_chunks(data)  # checks: first delta of the call has id, type, name
     calls = [tc for c in chunks for tc in c["choices"][0]["delta"].get("tool_calls", [])]
     assert len(calls) >= 2, "the arguments should arrive in pieces"
@@ -88,14 +96,21 @@ def test_streamed_tool_call_deltas(proxy: Proxy) -> None:
 
 
 def test_tool_choice_none_sends_no_tools(proxy: Proxy) -> None:
-    r = post(proxy, {"model": "toolbot", "tools": [WEATHER_TOOL], "tool_choice": "none", "messages": [{"role": "user", "content": "x"}]})
+    r = post(
+        proxy,
+        {"model": "toolbot", "tools": [WEATHER_TOOL], "tool_choice": "none", "messages": [{"role": "user", "content": "x"}]},
+    )
     assert r.status_code == 200
     assert r.json()["choices"][0]["message"]["content"] == "no tools given"
 
 
 def test_invalid_tools_name_the_param(proxy: Proxy) -> None:
     bad = {"type": "function", "function": {"name": "has spaces", "parameters": {"type": "object"}}}
-    assert_error(post(proxy, {"model": "toolbot", "tools": [WEATHER_TOOL, bad], "messages": [{"role": "user", "content": "x"}]}), 400, "tools[1].function.name")
+    assert_error(
+        post(proxy, {"model": "toolbot", "tools": [WEATHER_TOOL, bad], "messages": [{"role": "user", "content": "x"}]}),
+        400,
+        "tools[1].function.name",
+    )
 
 
 # ---------------------------------------------------------------- images in
@@ -181,7 +196,11 @@ def test_image_generation_returns_urls(proxy: Proxy) -> None:
 def test_image_generation_validates(proxy: Proxy) -> None:
     assert_error(post(proxy, {"model": "artist"}, "/v1/images/generations"), 400, "prompt")
     assert_error(post(proxy, {"model": "artist", "prompt": "x", "n": 3}, "/v1/images/generations"), 400, "n")
-    assert_error(post(proxy, {"model": "artist", "prompt": "x", "response_format": "b64_json"}, "/v1/images/generations"), 400, "response_format")
+    assert_error(
+        post(proxy, {"model": "artist", "prompt": "x", "response_format": "b64_json"}, "/v1/images/generations"),
+        400,
+        "response_format",
+    )
     assert_error(post(proxy, {"model": "echo", "prompt": "no image here"}, "/v1/images/generations"), 502)
 
 
@@ -193,7 +212,11 @@ def test_cors_preflight_and_headers_on_every_response(proxy: Proxy) -> None:
     for path in ("/v1/chat/completions", "/v1/models", "/health", "/v1/images/generations"):
         r = httpx.options(
             f"{proxy.url}{path}",
-            headers={**origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type"},
+            headers={
+                **origin,
+                "access-control-request-method": "POST",
+                "access-control-request-headers": "authorization, content-type",
+            },
         )
         assert r.status_code == 204, path
         assert r.headers["access-control-allow-origin"] == "*"
@@ -216,7 +239,9 @@ def test_cors_allowed_origins_are_configurable(proxies: ProxyFactory, target: st
     ok = httpx.get(f"{proxy.url}/health", headers={"origin": "https://app.example"})
     assert ok.headers["access-control-allow-origin"] == "https://app.example"
     assert "origin" in ok.headers["vary"].lower()
-    denied = httpx.options(f"{proxy.url}/v1/chat/completions", headers={"origin": "https://evil.example", "access-control-request-method": "POST"})
+    denied = httpx.options(
+        f"{proxy.url}/v1/chat/completions", headers={"origin": "https://evil.example", "access-control-request-method": "POST"}
+    )
     assert "access-control-allow-origin" not in denied.headers
 
 
@@ -224,7 +249,9 @@ def test_cors_allowed_origins_are_configurable(proxies: ProxyFactory, target: st
 
 
 def test_max_tokens_stops_the_answer_with_length(proxy: Proxy) -> None:
-    completion = proxy.client().chat.completions.create(model="slowstory", max_tokens=5, messages=[{"role": "user", "content": "go"}])
+    completion = proxy.client().chat.completions.create(
+        model="slowstory", max_tokens=5, messages=[{"role": "user", "content": "go"}]
+    )
     assert completion.choices[0].finish_reason == "length"
     assert completion.choices[0].message.content is not None
     assert len(completion.choices[0].message.content) < 60

@@ -81,7 +81,14 @@ def test_failover_skips_bad_keys_and_cools_them(proxies: ProxyFactory, target: s
 
 
 def test_cooldown_classes(proxies: ProxyFactory, target: str) -> None:
-    keys = ["bad-c1-11111111", "broke-c2-22222222", "busy-c3-33333333", "limited-c4-44444444", "down-c5-55555555", "good-c6-66666666"]
+    keys = [
+        "bad-c1-11111111",
+        "broke-c2-22222222",
+        "busy-c3-33333333",
+        "limited-c4-44444444",
+        "down-c5-55555555",
+        "good-c6-66666666",
+    ]
     proxy = proxies.start(target, {**proxies.defaults(), "POE_APIKEYS": ",".join(keys), "QUOTA_COOLDOWN": "1800"})
     # enough requests that every key comes up in the rotation
     for _ in range(len(keys)):
@@ -189,3 +196,16 @@ def test_rotation_counter_continues_in_a_new_isolate(proxies: ProxyFactory, tmp_
     assert ask(second).status_code == 200
     # a fresh counter would start on key 1 again; the stored one continues with key 2
     assert upstream_stats(base) == {keys[1]: 1}
+
+
+def test_all_keys_invalid_is_a_clear_502_not_a_retryable_429(proxies: ProxyFactory, target: str) -> None:
+    keys = ["bad-i1-aaaaaaaa", "bad-i2-bbbbbbbb"]
+    proxy = proxies.start(target, {**proxies.defaults(), "POE_APIKEYS": ",".join(keys)})
+    first = ask(proxy)
+    assert first.status_code == 502, first.text
+    assert "rejected the API key" in first.json()["error"]["message"]
+    again = ask(proxy)  # now every key is cooling as invalid
+    assert again.status_code == 502
+    assert again.json()["error"]["code"] == "invalid_poe_keys"
+    assert "POE_APIKEYS" in again.json()["error"]["message"]
+    assert_no_key_text(keys, first.text, again.text, str(first.headers), str(again.headers), proxy.logs())

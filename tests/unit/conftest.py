@@ -1,17 +1,20 @@
 """Shared settings for the unit tests.
 
 Hypothesis keeps no example database (nothing is written into the work tree)
-and has no deadline (CI machines vary); the example counts stay moderate so the
-whole layer runs in seconds.
+and has no deadline (CI machines vary). The default profile keeps the layer
+fast; ``HYPOTHESIS_PROFILE=thorough`` runs many more examples.
 """
+
+import os
 
 from hypothesis import HealthCheck, settings
 
-settings.register_profile(
-    "unit",
-    database=None,
-    deadline=None,
-    max_examples=150,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.load_profile("unit")
+for name, examples in (("unit", 150), ("thorough", 3000)):
+    settings.register_profile(
+        name,
+        database=None,
+        deadline=None,
+        max_examples=examples,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "unit"))

@@ -8,6 +8,7 @@ oracle on arbitrary byte streams.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 
@@ -42,7 +43,7 @@ def bytewise(raw: bytes) -> list[bytes]:
 
 def cut(raw: bytes, points: list[int]) -> list[bytes]:
     bounds = sorted({0, len(raw), *(p for p in points if 0 <= p <= len(raw))})
-    return [raw[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [raw[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def expected_events(peers: list[dict]) -> list[SSEEvent]:
@@ -185,8 +186,8 @@ def test_multiline_data_joins_with_lf():
 
 
 def test_event_without_trailing_blank_line_is_dropped_at_close():
-    assert decode([b"event: text\r\ndata: {\"text\": \"lost\"}"]) == []
-    assert decode([b"event: text\r\ndata: {\"text\": \"lost\"}\r\n"]) == []
+    assert decode([b'event: text\r\ndata: {"text": "lost"}']) == []
+    assert decode([b'event: text\r\ndata: {"text": "lost"}\r\n']) == []
     assert decode([b"data: kept\n\nevent: text\ndata: lost\n"]) == [SSEEvent("message", "kept")]
 
 
@@ -252,7 +253,11 @@ def test_fastapi_poe_event_stream_in_every_split():
     assert json.loads(got[1].data) == {"text": "Hello, "}
     assert json.loads(got[2].data) == {"text": "wörld 😀\nline two\r\nthree"}
     assert json.loads(got[4].data)["url"] == "https://example.com/a.png"
-    assert json.loads(got[6].data) == {"allow_retry": False, "text": "You do not have enough points", "error_type": "insufficient_fund"}
+    assert json.loads(got[6].data) == {
+        "allow_retry": False,
+        "text": "You do not have enough points",
+        "error_type": "insufficient_fund",
+    }
     assert got[7].data == "{}"
     for size in (2, 3, 7, 64):
         assert decode([raw[i : i + size] for i in range(0, len(raw), size)]) == got

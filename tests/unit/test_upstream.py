@@ -1,0 +1,121 @@
+"""Which upstream failure is which: retry on another key, or answer the client."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from poe.config import Config
+from poe.errors import InvalidRequest, NotFound, UpstreamError
+from poe.events import PoeErrorEvent
+from poe.keys import cooldown_seconds
+from poe.upstream import AttemptFailed, classify_error_event, classify_status, parse_retry_after
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [(401, "invalid_key"), (403, "invalid_key"), (402, "out_of_points"), (429, "rate_limited"),
+     (500, "unavailable"), (502, "unavailable"), (503, "unavailable"), (504, "unavailable"), (408, "unavailable"), (599, "unavailable")],
+)  # fmt: skip
+def test_statuses_that_another_key_may_not_have(status, kind):
+    failure = classify_status(status, None, "body")
+    assert isinstance(failure, AttemptFailed)
+    assert failure.kind == kind
+    assert str(status) in failure.detail
+
+
+def test_429_keeps_retry_after():
+    failure = classify_status(429, 12.0, "")
+    assert isinstance(failure, AttemptFailed) and failure.retry_after == 12.0
+
+
+def test_404_is_model_not_found():
+    err = classify_status(404, None, "Not Found")
+    assert isinstance(err, NotFound)
+    assert (err.status, err.code, err.param) == (404, "model_not_found", "model")
+
+
+def test_400_is_the_clients_fault_and_shows_the_reason():
+    err = classify_status(400, None, '{"detail":\n   "message too long"}')
+    assert isinstance(err, InvalidRequest) and err.status == 400
+    assert '{"detail": "message too long"}' in err.message  # whitespace collapsed
+    assert isinstance(classify_status(400, None, ""), InvalidRequest)
+
+
+@pytest.mark.parametrize("status", [405, 409, 418, 422, 451])
+def test_other_statuses_are_upstream_errors(status):
+    err = classify_status(status, None, "x" * 1000)
+    assert isinstance(err, UpstreamError) and err.status == 502
+    assert str(status) in err.message
+    assert len(err.message) < 400  # the body is cut short
+
+
+@pytest.mark.parametrize(
+    ("event", "kind"),
+    [
+        (PoeErrorEvent("You do not have enough points to send this message.", False, "insufficient_fund"), "out_of_points"),
+        pytest.param(
+            PoeErrorEvent("You do not have enough points to send this message."),
+            "out_of_points",
+        ),
+        (PoeErrorEvent("Insufficient fund"), "out_of_points"),
+        (PoeErrorEvent("You have run out of compute points"), "out_of_points"),
+        (PoeErrorEvent("Monthly quota exceeded"), "out_of_points"),
+        (PoeErrorEvent("You have exceeded rate limit for this bot. Please slow down."), "rate_limited"),
+        (PoeErrorEvent("Too many requests"), "rate_limited"),
+        (PoeErrorEvent("Busy", True, "rate_limit_exceeded"), "rate_limited"),
+    ],
+)
+def test_error_events_another_key_may_not_have(event, kind):
+    failure = classify_error_event(event)
+    assert isinstance(failure, AttemptFailed)
+    assert failure.kind == kind
+
+
+@pytest.mark.parametrize("error_type", ["user_message_too_long", "user_caused_error", "privacy_authorization_error"])
+def test_error_events_caused_by_the_request_are_400_with_the_type_as_code(error_type):
+    # even when the text mentions points or limits, the type decides: another key fails the same way
+    err = classify_error_event(PoeErrorEvent("Your message is too long for the rate limit", False, error_type))
+    assert isinstance(err, InvalidRequest)
+    assert (err.status, err.code) == (400, error_type)
+    assert "too long" in err.message
+
+
+def test_other_error_events_are_upstream_errors():
+    err = classify_error_event(PoeErrorEvent("The bot crashed", True, None))
+    assert isinstance(err, UpstreamError) and err.status == 502
+    assert err.code == "upstream_error"
+    assert "The bot crashed" in err.message
+    err = classify_error_event(PoeErrorEvent("odd", True, "bot_unavailable"))
+    assert err.code == "bot_unavailable"
+
+
+def test_error_event_text_is_trimmed():
+    err = classify_error_event(PoeErrorEvent("  "))
+    assert "The bot reported an error." in err.message
+    err = classify_error_event(PoeErrorEvent("word " * 500))
+    assert len(err.message) < 400 and err.message.endswith("...")
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("5", 5.0),
+        ("0", 0.0),
+        (" 2.5 ", 2.5),
+        (None, None),
+        ("", None),
+        ("-1", None),
+        ("nan", None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", None),
+    ],
+)
+def test_parse_retry_after(raw, value):
+    assert parse_retry_after(raw) == value
+
+
+@pytest.mark.parametrize("raw", ["inf", "Infinity", "1e999"])
+def test_infinite_retry_after_is_not_an_infinite_cooldown(raw):
+    seconds = cooldown_seconds(Config(api_keys=(), access_tokens=()), "rate_limited", parse_retry_after(raw))
+    assert math.isfinite(seconds)
