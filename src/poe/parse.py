@@ -183,19 +183,31 @@ def _image(raw: Any, param: str) -> ImagePart:
     return ImagePart(url=url, detail=detail, param=param)
 
 
-def _tool_calls(raw: Any, param: str) -> tuple[ToolCall, ...]:
+def _objects(raw: Any, param: str) -> list[tuple[str, dict[str, Any]]]:
+    """A JSON array of objects (null: none), each with its param path."""
     if raw is None:
-        return ()
+        return []
     if not isinstance(raw, list):
         raise _bad_type(param, "an array", raw)
+    out = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise _bad_type(f"{param}[{i}]", "an object", item)
+        out.append((f"{param}[{i}]", item))
+    return out
+
+
+def _function(obj: dict[str, Any], param: str) -> dict[str, Any]:
+    fn = obj.get("function")
+    if not isinstance(fn, dict):
+        raise _bad_type(f"{param}.function", "an object", fn)
+    return fn
+
+
+def _tool_calls(raw: Any, param: str) -> tuple[ToolCall, ...]:
     calls: list[ToolCall] = []
-    for i, call in enumerate(raw):
-        p = f"{param}[{i}]"
-        if not isinstance(call, dict):
-            raise _bad_type(p, "an object", call)
-        fn = call.get("function")
-        if not isinstance(fn, dict):
-            raise _bad_type(f"{p}.function", "an object", fn)
+    for p, call in _objects(raw, param):
+        fn = _function(call, p)
         call_id = _str(call, "id", f"{p}.id", required=True)
         name = _str(fn, "name", f"{p}.function.name", required=True)
         args = fn.get("arguments", "")
@@ -253,22 +265,13 @@ def _tools(body: dict[str, Any]) -> tuple[FunctionTool, ...]:
             else body["functions"]
         )
         key = "functions"
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise _bad_type(key, "an array", raw)
     tools: list[FunctionTool] = []
-    for i, tool in enumerate(raw):
-        p = f"{key}[{i}]"
-        if not isinstance(tool, dict):
-            raise _bad_type(p, "an object", tool)
+    for p, tool in _objects(raw, key):
         if tool.get("type", "function") != "function":
             raise InvalidRequest(
                 f"Invalid value for '{p}.type': only 'function' tools are supported.", param=f"{p}.type", code="invalid_value"
             )
-        fn = tool.get("function")
-        if not isinstance(fn, dict):
-            raise _bad_type(f"{p}.function", "an object", fn)
+        fn = _function(tool, p)
         name = _str(fn, "name", f"{p}.function.name", required=True)
         assert name is not None
         if not name or len(name) > 64 or not all((c.isascii() and c.isalnum()) or c in "_-" for c in name):
