@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import openai
@@ -28,14 +28,23 @@ class Proxy:
     url: str
     worker: WranglerDev | None = None
 
-    def client(self, **kw: object) -> openai.OpenAI:
-        return openai.OpenAI(
-            base_url=f"{self.url}/v1",
-            api_key=str(kw.pop("api_key", ACCESS_TOKEN)),
-            max_retries=0,
-            timeout=30,
-            _strict_response_validation=True,
-        )
+    clients: dict[str, openai.OpenAI] = field(default_factory=dict)
+
+    def client(self, api_key: str = ACCESS_TOKEN) -> openai.OpenAI:
+        """The official SDK in strict mode; one per token, closed with the session (no leaked sockets)."""
+        if api_key not in self.clients:
+            self.clients[api_key] = openai.OpenAI(
+                base_url=f"{self.url}/v1",
+                api_key=api_key,
+                max_retries=0,
+                timeout=30,
+                _strict_response_validation=True,
+            )
+        return self.clients[api_key]
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
 
     def logs(self) -> str:
         return self.worker.logs() if self.worker else ""
@@ -71,7 +80,9 @@ class ProxyFactory:
     def start(self, kind: str, env: dict[str, str], *, fresh: bool = True, state_dir: Path | None = None) -> Proxy:
         if kind == "asgi":
             server = self._stack.enter_context(ServerThread(ProxyASGI(env, log=False)))
-            return Proxy(kind, server.url)
+            proxy = Proxy(kind, server.url)
+            self._stack.callback(proxy.close)
+            return proxy
         secret_names = ("POE_APIKEYS", "API_ACCESS_TOKENS")
         workdir = Path(self._new_dir("worker"))
         worker = WranglerDev(
@@ -82,7 +93,9 @@ class ProxyFactory:
         )
         worker.start()
         self._stack.callback(worker.stop)
-        return Proxy(kind, worker.url, worker)
+        proxy = Proxy(kind, worker.url, worker)
+        self._stack.callback(proxy.close)
+        return proxy
 
     def _new_dir(self, prefix: str) -> str:
         import tempfile
