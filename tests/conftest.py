@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import openai
 import pytest
+
+os.environ.setdefault("DEMO_SLOW_DELAY", "0.05")  # SlowStory: ~3.5 s a story, still far slower than the proxy
 
 from demo.upstream import DEMO_MODELS
 from poe.selfhost import ProxyASGI

@@ -74,7 +74,7 @@ def test_tool_call_round_trip_with_the_sdk(proxy: Proxy) -> None:
 
 
 def test_streamed_tool_call_deltas(proxy: Proxy) -> None:
-    _, data, _ = raw_stream(
+    _, data = raw_stream(
         proxy, {"model": "toolbot", "tools": [WEATHER_TOOL], "messages": [{"role": "user", "content": "weather?"}]}
     )
     chunks = sse_chunks(data)  # checks: first delta of the call has id, type, name
@@ -132,7 +132,7 @@ def test_data_uri_image_is_uploaded_once_and_attached(proxy: Proxy, upstream: ob
     assert len(seen["attachments"][0]) == 1 and seen["attachments"][0][0].startswith(f"{base}/files/")
     assert httpx.get(f"{base}/events").json()["uploads"] == uploads_before + 1
     # the same image again, streamed this time: attached, not uploaded again
-    _, data, _ = raw_stream(proxy, body)
+    _, data = raw_stream(proxy, body)
     again = json.loads(content_of(sse_chunks(data)))
     assert again["attachments"] == seen["attachments"]
     assert httpx.get(f"{base}/events").json()["uploads"] == uploads_before + 1
