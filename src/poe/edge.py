@@ -141,6 +141,18 @@ async def _pump(body: AsyncIterator[bytes], writer: Any) -> None:
             await writer.close()
 
 
+async def _discard(request: Any) -> None:
+    """Read an oversized body to its end without keeping it, so the 413 reaches the client
+    (answering while the client is still sending makes some clients see a reset)."""
+    stream = request.js_object.body
+    if stream is None:
+        return
+    reader = stream.getReader()
+    with contextlib.suppress(Exception):
+        while not (await reader.read()).done:
+            pass
+
+
 async def serve(request: Any, env: Any, ctx: Any) -> Any:
     env_map = _env_mapping(env)
     app = app_for(env_map)
@@ -158,7 +170,9 @@ async def serve(request: Any, env: Any, ctx: Any) -> Any:
     method = str(request.method).upper()
     if method in ("POST", "PUT", "PATCH"):
         declared = headers.get("content-length", "")
-        if not (declared.isdigit() and int(declared) > app.cfg.max_body_bytes):
+        if declared.isdigit() and int(declared) > app.cfg.max_body_bytes:
+            await _discard(request)  # the core answers 413 from the header alone
+        else:
             body = await request.bytes()
     core = Request(method=method, path=url.path, headers=headers, body=body, query=url.query)
     resp: Response = await app.handle(core, rt)
