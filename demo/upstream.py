@@ -5,7 +5,8 @@ Bots (each at /bot/<Name>):
   Echo        repeats the last user message; also reports what it received
               when asked ("/params" as the message)
   GPT-4o      same as Echo (so catalogue ids resolve end to end)
-  SlowStory   streams a longer answer in many small pieces, slowly
+  SlowStory   streams a longer answer in many small pieces, slowly (send a
+              number such as "0.3" as the message to set the seconds per word)
   Thinker     "*Thinking...*" with quoted lines, then the answer
   Failing     sends some text, then an error event
   Refuser     an error event first (user_caused_error)
@@ -140,11 +141,15 @@ class Echo(Bot):
 class SlowStory(Bot):
     async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | ServerSentEvent]:
         words = STORY.split(" ")
+        try:  # "0.3" as the message: seconds between words for this answer
+            delay = min(float(_last_user(request).strip()), 1.0)
+        except ValueError:
+            delay = SLOW_DELAY
         EVENTS["started"] += 1
         try:
             for i, word in enumerate(words):
                 yield fp.PartialResponse(text=word if i == 0 else " " + word)
-                await asyncio.sleep(SLOW_DELAY)
+                await asyncio.sleep(delay)
         except (asyncio.CancelledError, GeneratorExit):
             EVENTS["cancelled"] += 1  # the client (the proxy) went away
             raise
