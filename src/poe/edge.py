@@ -55,12 +55,18 @@ class JsFetchClient:
             "headers": _js_obj(request.headers),
             "signal": controller.signal,
         }
-        if request.body is not None:
-            with _js_bytes(request.body) as payload:
-                init["body"] = payload
+        try:
+            if request.body is not None:
+                with _js_bytes(request.body) as payload:
+                    init["body"] = payload
+                    resp = await js.fetch(request.url, _js_obj(init))
+            else:
                 resp = await js.fetch(request.url, _js_obj(init))
-        else:
-            resp = await js.fetch(request.url, _js_obj(init))
+        except BaseException:
+            # a cancelled wait (connect timeout) must not leave the upstream request running
+            with contextlib.suppress(Exception):
+                controller.abort()
+            raise
         headers = {str(pair[0]).lower(): str(pair[1]) for pair in resp.headers.entries()}
         reader = resp.body.getReader() if resp.body is not None else None
         closed = False

@@ -148,4 +148,11 @@ def is_meaningful(event: PoeEvent) -> bool:
     """True for events that carry answer content: the point where we commit."""
     if isinstance(event, (Text, ReplaceResponse)):
         return bool(event.text)
-    return isinstance(event, (JsonData, File))
+    if isinstance(event, JsonData):
+        # an OpenAI-style chunk counts only with tool calls or text, not a bare role/empty delta
+        choices = event.data.get("choices") if isinstance(event.data, dict) else None
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            return False
+        delta = choices[0].get("delta")
+        return isinstance(delta, dict) and bool(delta.get("tool_calls") or delta.get("content"))
+    return isinstance(event, File)

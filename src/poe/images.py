@@ -8,6 +8,7 @@ same image is uploaded once per isolate (cached by content hash).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -21,6 +22,7 @@ from typing import Any
 from .config import Config
 from .errors import InvalidRequest, ProxyError, UpstreamError
 from .types import ChatRequest, ImagePart, OutboundRequest, Runtime
+from .upstream import AttemptFailed, classify_status, parse_retry_after
 
 __all__ = ["UPLOADS", "decode_data_uri", "encode_multipart", "image_urls_in", "upload_images"]
 
@@ -61,7 +63,7 @@ def decode_data_uri(uri: str, param: str, max_bytes: int) -> tuple[str, bytes]:
             f"The image in '{param}' is larger than {max_bytes} bytes (MAX_IMAGE_BYTES).", param=param, code="image_too_large"
         )
     try:
-        data = base64.b64decode(payload.strip(), validate=True)
+        data = base64.b64decode("".join(payload.split()), validate=True)  # MIME-wrapped base64 is fine
     except (binascii.Error, ValueError):
         raise InvalidRequest(
             f"Invalid image in '{param}': the base64 data does not decode.", param=param, code="invalid_image_url"
@@ -113,21 +115,18 @@ async def _upload(rt: Runtime, cfg: Config, key: str, image: ImagePart) -> dict[
     ctype, body = encode_multipart(fields)
     request = OutboundRequest("POST", cfg.upload_url, {"authorization": key, "content-type": ctype}, body)
     try:
-        resp = await rt.http.send(request)
+        status, retry_after, raw = await asyncio.wait_for(_post(rt, request), cfg.connect_timeout)
+    except TimeoutError:
+        raise AttemptFailed("timeout", f"Poe's file upload did not answer within {cfg.connect_timeout:g} s") from None
     except Exception as exc:
-        raise UpstreamError(f"Could not reach Poe's file upload endpoint ({type(exc).__name__}).") from None
-    raw = b""
-    try:
-        async for chunk in resp.body:
-            raw += chunk
-            if len(raw) > 65536:
-                break
-    finally:
-        await resp.close()
-    if resp.status in (400, 413, 415, 422):
-        raise InvalidRequest(f"Poe refused the image in '{param}' (HTTP {resp.status}).", param=param, code="invalid_image")
-    if resp.status != 200:
-        raise UpstreamError(f"Poe's file upload failed (HTTP {resp.status}).")
+        raise AttemptFailed("unavailable", f"could not reach Poe's file upload ({type(exc).__name__})") from None
+    if status in (400, 413, 415, 422):
+        raise InvalidRequest(f"Poe refused the image in '{param}' (HTTP {status}).", param=param, code="invalid_image")
+    if status != 200:
+        failure = classify_status(status, parse_retry_after(retry_after), "")
+        if isinstance(failure, AttemptFailed):
+            raise failure  # a key problem: the caller cools this key and tries the next
+        raise UpstreamError(f"Poe's file upload failed (HTTP {status}).")
     try:
         obj = json.loads(raw)
         url = obj["attachment_url"]
@@ -138,6 +137,20 @@ async def _upload(rt: Runtime, cfg: Config, key: str, image: ImagePart) -> dict[
     attachment = {"url": url, "content_type": str(obj.get("mime_type") or mime or "image/png"), "name": name}
     UPLOADS.remember(cache_key, attachment)
     return attachment
+
+
+async def _post(rt: Runtime, request: OutboundRequest) -> tuple[int, str | None, bytes]:
+    """Status, Retry-After and the (bounded) body of a small request."""
+    resp = await rt.http.send(request)
+    raw = b""
+    try:
+        async for chunk in resp.body:
+            raw += chunk
+            if len(raw) > 65536:
+                break
+    finally:
+        await resp.close()
+    return resp.status, resp.headers.get("retry-after"), raw
 
 
 async def upload_images(rt: Runtime, cfg: Config, req: ChatRequest, key: str) -> dict[int, list[dict[str, str]]]:

@@ -86,9 +86,12 @@ class KeyPool:
             return None
         return cd
 
+    def healthy(self, now: float) -> list[int]:
+        return [i for i in range(len(self._keys)) if self.cooling(i, now) is None]
+
     def plan(self, now: float) -> list[int]:
         """Healthy keys in the order to try them; advances the rotation by one."""
-        healthy = [i for i in range(len(self._keys)) if self.cooling(i, now) is None]
+        healthy = self.healthy(now)
         if not healthy:
             return []
         start = self.counter % len(healthy)
@@ -96,13 +99,6 @@ class KeyPool:
         order = healthy[start:] + healthy[:start]
         cap = self._cfg.max_attempts or len(order)
         return order[:cap]
-
-    def peek(self, now: float) -> int:
-        """The key the next plan starts with (for side calls such as uploads)."""
-        healthy = [i for i in range(len(self._keys)) if self.cooling(i, now) is None]
-        if not healthy:
-            raise self.exhausted_error(now)
-        return healthy[self.counter % len(healthy)]
 
     def exhausted_error(self, now: float) -> ProxyError:
         """Every key is cooling: 429 with Retry-After at the soonest recovery."""
@@ -183,8 +179,8 @@ class KeyPool:
                 mine = self.cooldowns.get(index)
                 if mine is None or mine.until < cd.until:
                     self.cooldowns[index] = cd
-            self._refreshed_at = now
         finally:
+            self._refreshed_at = now  # also after a failure: no retry storm on every request
             self._refreshing = False
 
     # ------------------------------------------------------------ health

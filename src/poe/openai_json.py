@@ -61,7 +61,8 @@ class ChunkWriter:
                 if c.id is not None:
                     call["id"] = c.id
                     call["type"] = "function"
-                    fn["name"] = c.name
+                if c.name is not None and (c.name or c.id is not None):
+                    fn["name"] = c.name  # also a name that arrives after the call's first delta
                 call["function"] = fn
                 calls.append(call)
             body["tool_calls"] = calls

@@ -111,7 +111,8 @@ class Assembler:
                 suffix = ev.text[len(self._raw) :]
                 self._raw = ev.text
                 return self._text(suffix)
-            # cannot un-send: the non-streaming result takes the replacement
+            # cannot un-send: the non-streaming result takes the replacement; a streaming
+            # client gets it after a blank line rather than never seeing the final answer
             self.replaced = True
             self._raw = ev.text
             self._content = []
@@ -119,8 +120,8 @@ class Assembler:
             self._reasoning = []
             if self._splitter is not None:
                 self._splitter = type(self._splitter)()
-            self._text(ev.text)
-            return Delta()
+            again = self._text(ev.text)
+            return Delta(content="\n\n" + again.content if again.content else "", reasoning=again.reasoning)
         if isinstance(ev, File):
             self.files.append(ev)
             # text the splitter holds back (a possible marker prefix) came before the file
@@ -164,7 +165,8 @@ class Assembler:
         choice: dict[str, Any] = choices[0]
         delta = _dict(choice.get("delta"))
         out: list[ToolCallDelta] = []
-        for raw in delta.get("tool_calls") or []:
+        raw_calls = delta.get("tool_calls")
+        for raw in raw_calls if isinstance(raw_calls, list) else []:
             if not isinstance(raw, dict):
                 continue
             raw_index = raw.get("index")

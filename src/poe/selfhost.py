@@ -42,7 +42,7 @@ class HttpxClient:
         resp = await self._client.send(req, stream=True)
 
         async def body() -> AsyncIterator[bytes]:
-            async for chunk in resp.aiter_raw():
+            async for chunk in resp.aiter_bytes():  # decoded, should Poe ever compress
                 yield chunk
 
         return UpstreamResponse(
@@ -154,6 +154,8 @@ class ProxyASGI:
         finally:
             for task in (copier, watcher):
                 task.cancel()
+            # let a cancelled copier leave the generator before closing it
+            await asyncio.gather(copier, watcher, return_exceptions=True)
             aclose = getattr(body, "aclose", None)
             if aclose is not None:
                 await aclose()

@@ -136,3 +136,4 @@ class Runtime:
     clock: Callable[[], float]  # seconds since the epoch
     defer: Callable[[Awaitable[Any]], None]  # run after the response (ctx.waitUntil)
     log: Callable[[str], None]
+    redact: Callable[[str], str] = str  # removes configured secrets from text (set by the app)

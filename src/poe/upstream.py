@@ -27,13 +27,13 @@ FailureKind = Literal["invalid_key", "out_of_points", "rate_limited", "unavailab
 
 # Poe error types caused by the request itself: another key would fail the same way.
 CLIENT_ERROR_TYPES = frozenset({"user_message_too_long", "user_caused_error", "privacy_authorization_error"})
-_QUOTA = re.compile(
-    r"enough (compute )?points|insufficient[ _]fund|out of (compute )?points|run out of|no (more )?points|quota", re.I
-)
+# Poe's own wording for an exhausted key; generic words ("quota") from a bot's own backend must not cool keys.
+_QUOTA = re.compile(r"enough (compute )?points|insufficient[ _]fund|out of (compute )?points|run out of (compute )?points", re.I)
 # Only explicit rate-limit wording: "try again later" alone is a generic bot error, not a key problem.
 _RATE = re.compile(r"rate[ _-]?limit|too many requests|slow down", re.I)
 MAX_RETRY_AFTER = 86400.0
 DRAIN_SECONDS = 0.5
+ERROR_BODY_SECONDS = 5.0
 DRAIN_BYTES = 65536
 
 
@@ -153,7 +153,7 @@ async def open_bot(
     body: bytes,
     *,
     connect_timeout: float,
-    first_event_timeout: float,
+    deadline: float,
     idle_timeout: float,
 ) -> BotStream:
     """POST the query; return once the answer has started. Raises AttemptFailed or ProxyError."""
@@ -177,7 +177,10 @@ async def open_bot(
         raise AttemptFailed("unavailable", f"could not reach Poe ({type(exc).__name__})") from None
 
     if response.status != 200:
-        text = await _read_some(response)
+        try:
+            text = await asyncio.wait_for(_read_some(response), ERROR_BODY_SECONDS)
+        except TimeoutError:
+            text = ""
         await response.close()
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         failure = classify_status(response.status, retry_after, text)
@@ -185,7 +188,7 @@ async def open_bot(
 
     stream = BotStream(response, idle_timeout)
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + first_event_timeout
+    first_event_timeout = max(0.0, deadline - loop.time())
     held: list[PoeEvent] = []
     try:
         while True:

@@ -127,12 +127,12 @@ def test_zero_second_cooldown_does_not_remove_the_key():
     assert 2 in pool.plan(5.0)
 
 
-def test_peek_shows_the_next_first_key_without_advancing():
+def test_healthy_lists_the_keys_not_cooling():
     pool = KeyPool(KEYS, config())
-    pool.plan(0.0)
-    assert pool.peek(0.0) == 1
-    assert pool.peek(0.0) == 1
-    assert pool.plan(0.0)[0] == 1
+    env = FakeRuntime()
+    pool.cool_down(env.rt, 2, "rate_limited", 30, 0.0)
+    assert pool.healthy(10.0) == [0, 1, 3]
+    assert pool.healthy(30.0) == [0, 1, 2, 3]  # expired at its "until"
 
 
 # ---------------------------------------------------------------- exhaustion
@@ -156,8 +156,6 @@ def test_all_keys_cooling_gives_429_with_retry_after_at_the_soonest_recovery():
     assert "1 invalid key" in err.message and "1 out of points" in err.message and "1 rate limited" in err.message
     for key in KEYS:
         assert key not in err.message
-    with pytest.raises(RateLimited):
-        pool.peek(1.0)
 
 
 def test_all_keys_out_of_points_is_insufficient_quota():

@@ -123,7 +123,8 @@ def test_replace_response_that_extends_sends_only_the_suffix():
 def test_replace_response_that_rewrites_changes_only_the_final_result():
     asm = Assembler()
     asm.feed(Text("Draft answer"))
-    assert asm.feed(ReplaceResponse("Final")) == Delta()  # nothing can be un-sent
+    # nothing can be un-sent: the stream gets the replacement after a blank line
+    assert asm.feed(ReplaceResponse("Final")) == Delta(content="\n\nFinal")
     assert asm.replaced
     assert asm.feed(Text(" text")) == Delta(content=" text")
     asm.flush()
@@ -355,3 +356,34 @@ def test_max_tokens_check_is_linear_in_the_answer():
         asm.feed(Text("word word word word "))
     assert len(asm.content) == 400_000
     assert time.perf_counter() - started < 5  # about 0.1 s; re-counting the whole answer each time took minutes
+
+
+def test_a_late_tool_name_reaches_streaming_clients():
+    from poe.openai_json import ChunkWriter
+
+    asm = Assembler()
+    writer = ChunkWriter("chatcmpl-x", 0, "m")
+    first = asm.feed(
+        JsonData({"choices": [{"delta": {"tool_calls": [{"index": 0, "id": "c1", "function": {"arguments": ""}}]}}]})
+    )
+    later = asm.feed(
+        JsonData({"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"name": "get_weather", "arguments": "{}"}}]}}]})
+    )
+    chunks = [writer.delta(first), writer.delta(later)]
+    names = [tc["function"].get("name") for c in chunks for tc in c["choices"][0]["delta"]["tool_calls"]]
+    assert "get_weather" in names
+    assert asm.tool_calls[0].name == "get_weather"
+
+
+def test_malformed_tool_calls_in_a_json_event_are_ignored():
+    asm = Assembler()
+    assert not asm.feed(JsonData({"choices": [{"delta": {"tool_calls": 5}}]}))
+    assert asm.tool_calls == ()
+
+
+def test_a_bare_json_chunk_does_not_commit_the_answer():
+    from poe.events import is_meaningful
+
+    assert not is_meaningful(JsonData({"choices": [{"delta": {"role": "assistant", "content": ""}}]}))
+    assert is_meaningful(JsonData({"choices": [{"delta": {"content": "hi"}}]}))
+    assert is_meaningful(JsonData({"choices": [{"delta": {"tool_calls": [{"index": 0}]}}]}))

@@ -61,7 +61,6 @@ def test_other_statuses_are_upstream_errors(status):
         ),
         (PoeErrorEvent("Insufficient fund"), "out_of_points"),
         (PoeErrorEvent("You have run out of compute points"), "out_of_points"),
-        (PoeErrorEvent("Monthly quota exceeded"), "out_of_points"),
         (PoeErrorEvent("You have exceeded rate limit for this bot. Please slow down."), "rate_limited"),
         (PoeErrorEvent("Too many requests"), "rate_limited"),
         (PoeErrorEvent("Busy", True, "rate_limit_exceeded"), "rate_limited"),
@@ -119,3 +118,9 @@ def test_parse_retry_after(raw, value):
 def test_infinite_retry_after_is_not_an_infinite_cooldown(raw):
     seconds = cooldown_seconds(Config(api_keys=(), access_tokens=()), "rate_limited", parse_retry_after(raw))
     assert math.isfinite(seconds)
+
+
+def test_a_bots_own_quota_wording_does_not_cool_keys():
+    # a bot relaying its backend's "quota" error is a bot error, not an exhausted Poe key
+    failure = classify_error_event(PoeErrorEvent("Upstream said: You exceeded your current quota, check your plan."))
+    assert not isinstance(failure, AttemptFailed)
