@@ -165,6 +165,8 @@ def test_image_answers_become_markdown(proxy: Proxy) -> None:
     completion = proxy.client().chat.completions.create(model="artist", messages=[{"role": "user", "content": "draw"}])
     assert completion.choices[0].message.content is not None
     assert "![picture.png](https://example.invalid/picture.png)" in completion.choices[0].message.content
+    _, data = raw_stream(proxy, {"model": "artist", "messages": [{"role": "user", "content": "draw"}]})
+    assert "![picture.png](https://example.invalid/picture.png)" in content_of(sse_chunks(data))
 
 
 def test_replace_response_replaces_the_answer(proxy: Proxy) -> None:
