@@ -16,7 +16,6 @@ import contextlib
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Mapping
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,16 +34,9 @@ def _js_obj(value: Mapping[str, Any]) -> Any:
     return to_js(dict(value), dict_converter=js.Object.fromEntries)
 
 
-@contextmanager
 def _js_bytes(data: bytes) -> Any:
-    """A JS Uint8Array copy of Python bytes."""
-    proxy = create_proxy(data)
-    buf = proxy.getBuffer()
-    proxy.destroy()
-    try:
-        yield buf.data.slice()
-    finally:
-        buf.release()
+    """A JS Uint8Array copy of Python bytes (to_js: one call, ~10x cheaper than a buffer proxy)."""
+    return to_js(data)
 
 
 class JsFetchClient:
@@ -57,11 +49,8 @@ class JsFetchClient:
         }
         try:
             if request.body is not None:
-                with _js_bytes(request.body) as payload:
-                    init["body"] = payload
-                    resp = await js.fetch(request.url, _js_obj(init))
-            else:
-                resp = await js.fetch(request.url, _js_obj(init))
+                init["body"] = _js_bytes(request.body)
+            resp = await js.fetch(request.url, _js_obj(init))
         except BaseException:
             # a cancelled wait (connect timeout) must not leave the upstream request running
             with contextlib.suppress(Exception):
@@ -134,8 +123,7 @@ async def _pump(body: AsyncIterator[bytes], writer: Any) -> None:
     try:
         async for chunk in body:
             if chunk:
-                with _js_bytes(chunk) as data:
-                    await writer.write(data)
+                await writer.write(_js_bytes(chunk))
     except Exception as exc:  # the client went away: stop the generator and the upstream
         _log(f"stream ended early: {type(exc).__name__}")
     finally:
