@@ -55,10 +55,10 @@ setup_python() {
     "$py" -m venv .venv
   fi
   local stamp=.venv/.installed
-  if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
+  if [[ ! -f $stamp || pyproject.toml -nt $stamp || constraints-dev.txt -nt $stamp ]]; then
     log "installing Python packages into .venv"
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' >&2
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints-dev.txt -e '.[dev]' >&2
     touch "$stamp"
   fi
 }
