@@ -117,12 +117,19 @@ async def handle_chat(rt: Runtime, cfg: Config, catalogue: Catalogue, pool: KeyP
         attachments = await upload_images(rt, cfg, req, key) if any(m.images for m in req.messages) else {}
         return query_bytes(to_query(req, attachments=attachments, message_id=message_id, conversation_id=conversation_id))
 
-    opened = await open_with_failover(rt, cfg, pool, model.bot, body_for)
-    asm = Assembler(max_tokens=req.max_tokens, split_reasoning=cfg.reasoning_split)
-    on_failure = partial(report_failure, rt, cfg, pool, opened.key_index)
-    if req.stream:
-        return Response(200, SSE_HEADERS, _stream(opened.stream, asm, req, rt, on_failure))
-    return await _complete(opened.stream, asm, req, rt, on_failure)
+    for attempt in range(len(pool)):
+        opened = await open_with_failover(rt, cfg, pool, model.bot, body_for)
+        asm = Assembler(max_tokens=req.max_tokens, split_reasoning=cfg.reasoning_split)
+        on_failure = partial(report_failure, rt, cfg, pool, opened.key_index)
+        if req.stream:
+            return Response(200, SSE_HEADERS, _stream(opened.stream, asm, req, rt, on_failure))
+        try:
+            return await _complete(opened.stream, asm, req, rt, on_failure)
+        except KeyFailedMidAnswer:
+            # nothing was sent yet: the cooled key is out of the next plan, start over on another
+            if attempt == len(pool) - 1 or not pool.healthy(rt.clock()):
+                raise
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def _usage(req: ChatRequest, asm: Assembler) -> Usage:
@@ -153,7 +160,11 @@ def _bot_error(ev: PoeErrorEvent, on_failure: OnFailure) -> ProxyError:
     if isinstance(err, ProxyError):
         return err
     on_failure(err)
-    return UpstreamError(f"Poe stopped the answer: {err.detail}.", code=err.kind)
+    return KeyFailedMidAnswer(f"Poe stopped the answer: {err.detail}.", code=err.kind)
+
+
+class KeyFailedMidAnswer(UpstreamError):
+    """The key ran out (points, rate limit) after the answer began: a non-streamed answer can start over."""
 
 
 async def _stream(

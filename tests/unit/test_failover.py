@@ -156,3 +156,27 @@ async def test_a_stalled_error_body_does_not_hang_the_request(monkeypatch: pytes
     cfg = config(keys)
     with pytest.raises(UpstreamError):
         await asyncio.wait_for(open_with_failover(runtime(peer), cfg, KeyPool(keys, cfg), "Bot", body_for), 5)
+
+
+async def test_a_key_running_out_mid_answer_is_retried_when_nothing_was_sent() -> None:
+    keys = ("k1", "k2")
+
+    def answer(r: OutboundRequest) -> Answer:
+        if r.headers["authorization"].endswith("k1"):
+            events = (
+                ("text", {"text": "partial "}),
+                ("error", {"text": "You do not have enough points.", "error_type": "insufficient_fund"}),
+                ("done", {}),
+            )
+            return (200, {}, sse(*events))
+        return OK
+
+    peer = Peer(answer)
+    cfg = config(keys, custom_models=(Model("bot", "Bot", "custom"),))
+    pool = KeyPool(keys, cfg)
+    body = {"model": "bot", "messages": [{"role": "user", "content": "hi"}]}
+    resp = await handle_chat(runtime(peer), cfg, Catalogue(cfg.custom_models), pool, json.dumps(body).encode())
+    assert resp.status == 200
+    assert isinstance(resp.body, bytes) and json.loads(resp.body)["choices"][0]["message"]["content"] == "hello"
+    assert peer.keys_used("/bot/Bot") == ["k1", "k2"]
+    assert pool.healthy(1000.0) == [1]
