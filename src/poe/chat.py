@@ -91,10 +91,10 @@ def _failed(pool: KeyPool, rt: Runtime, failures: list[AttemptFailed], cfg: Conf
         return UpstreamTimeout(f"Poe did not answer within {cfg.timeout:g} s (TIMEOUT).")
     now = rt.clock()
     kinds = {f.kind for f in failures}
-    if kinds <= {"rate_limited", "out_of_points"} or kinds == {"invalid_key"}:
+    if kinds <= {"rate_limited", "out_of_points", "invalid_key"}:
         if not pool.healthy(now):
             return pool.exhausted_error(now)
-        if kinds != {"invalid_key"}:  # MAX_ATTEMPTS stopped the attempts while healthy keys remain
+        if kinds & {"rate_limited", "out_of_points"}:  # MAX_ATTEMPTS stopped the attempts while healthy keys remain
             return RateLimited(
                 f"The {len(failures)} Poe key(s) tried were rate-limited or out of points; others remain, retry now.",
                 headers=(("retry-after", "1"),),
