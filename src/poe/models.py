@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from .catalogue import CATALOGUE
+from .catalogue import ALIASES, BOTS
 from .errors import ConfigError, NotFound
 
 __all__ = ["Catalogue", "Model", "parse_custom_models"]
@@ -58,12 +58,12 @@ class Catalogue:
     def __init__(self, custom: tuple[Model, ...] = ()) -> None:
         listed: dict[str, Model] = {}
         index: dict[str, Model] = {}
-        for bot, owner, aliases in CATALOGUE:
+        for bot, owner in BOTS:
             model = Model(id=bot.lower(), bot=bot, owned_by=owner)
-            listed[model.id] = model
-            index[model.id] = model
-            for alias in aliases:
-                index.setdefault(alias.lower(), model)
+            listed[model.id] = index[model.id] = model
+        for alias, bot in ALIASES.items():
+            target = index.get(bot.lower()) or Model(id=bot.lower(), bot=bot, owned_by="poe")
+            index.setdefault(alias.lower(), target)
         for model in custom:  # custom entries win over the catalogue
             listed[model.id] = model
             index[model.id] = model

@@ -182,9 +182,9 @@ def test_models_list_and_item(proxy: Proxy) -> None:
     raw = client.models.with_raw_response.list()
     conformance.validate("model.list", raw.http_response.json())
     ids = {m.id for m in raw.parse()}
-    assert {"gpt-4o", "claude-3.5-sonnet", "echo", "dall-e-3", "stablediffusionxl"} <= ids
-    model = client.models.retrieve("claude-3.5-sonnet")
-    assert model.id == "claude-3.5-sonnet" and model.owned_by == "anthropic"
+    assert {"gpt-4o", "claude-sonnet-3.5", "echo", "dall-e-3", "stablediffusionxl"} <= ids
+    model = client.models.retrieve("claude-sonnet-3.5")
+    assert model.id == "claude-sonnet-3.5" and model.owned_by == "anthropic"
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve("no-such-model")
 

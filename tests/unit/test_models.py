@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from poe.catalogue import CATALOGUE
+from poe.catalogue import ALIASES, BOTS
 from poe.errors import ConfigError, NotFound
 from poe.models import Catalogue, Model, parse_custom_models
 
@@ -20,9 +20,10 @@ def cat() -> Catalogue:
         ("gpt-4o", "GPT-4o"),
         ("GPT-4O", "GPT-4o"),
         ("  Gpt-4o\n", "GPT-4o"),
-        ("chatgpt-4o-latest", "GPT-4o"),
-        ("claude-3.5-sonnet", "Claude-3.5-Sonnet"),
-        ("CLAUDE-3-5-SONNET", "Claude-3.5-Sonnet"),
+        ("chatgpt-4o-latest", "ChatGPT-4o-Latest"),
+        ("claude-3.5-sonnet", "Claude-Sonnet-3.5"),  # Poe's older name, now an alias
+        ("CLAUDE-3-5-SONNET", "Claude-Sonnet-3.5"),
+        ("claude-sonnet-3.5", "Claude-Sonnet-3.5"),
         ("deepseek-reasoner", "DeepSeek-R1"),
         ("deepseek-chat", "DeepSeek-V3"),
         ("o3-mini", "o3-mini"),
@@ -48,29 +49,26 @@ def test_unknown_model_is_model_not_found(cat, model_id):
 
 
 def test_every_catalogue_entry_and_alias_resolves_to_its_bot(cat):
-    for bot, owner, aliases in CATALOGUE:
+    for bot, owner in BOTS:
         assert cat.resolve(bot) == Model(id=bot.lower(), bot=bot, owned_by=owner)
         assert cat.resolve(bot.upper()).bot == bot
-        for alias in aliases:
-            assert cat.resolve(alias).bot == bot, alias
+    for alias, bot in ALIASES.items():
+        assert cat.resolve(alias).bot == bot, alias
 
 
 def test_listing_has_each_bot_once_with_lowercase_ids(cat):
     listed = cat.listed()
     ids = [m.id for m in listed]
-    assert len(ids) == len(set(ids)) == len(CATALOGUE)
+    assert len(ids) == len(set(ids)) == len(BOTS)
     assert all(m.id == m.id.lower() == m.bot.lower() for m in listed)
     assert all(m.owned_by for m in listed)
 
 
-def test_no_alias_shadows_or_is_shadowed_by_another_bot():
-    ids = {bot.lower(): bot for bot, _, _ in CATALOGUE}
-    seen: dict[str, str] = {}
-    for bot, _, aliases in CATALOGUE:
-        for alias in aliases:
-            key = alias.lower()
-            assert ids.get(key, bot) == bot, f"alias {alias!r} of {bot} is the id of {ids[key]}"
-            assert seen.setdefault(key, bot) == bot, f"alias {alias!r} used by {seen[key]} and {bot}"
+def test_aliases_point_at_listed_bots_and_shadow_none():
+    ids = {bot.lower(): bot for bot, _ in BOTS}
+    for alias, bot in ALIASES.items():
+        assert bot.lower() in ids, f"alias {alias!r} points at {bot}, which is not in BOTS"
+        assert alias.lower() not in ids, f"alias {alias!r} is already the id of {ids[alias.lower()]}"
 
 
 # ---------------------------------------------------------------- CUSTOM_MODELS
