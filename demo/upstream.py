@@ -4,7 +4,8 @@ Bots (each at /bot/<Name>):
 
   Echo        repeats the last user message; also reports what it received
               when asked ("/params" as the message)
-  GPT-4o      same as Echo (so catalogue ids resolve end to end)
+  GPT-4o, Claude-Sonnet-3.5
+              same as Echo (so catalogue ids and aliases resolve end to end)
   SlowStory   streams a longer answer in many small pieces, slowly (send a
               number such as "0.3" as the message to set the seconds per word)
   Thinker     "*Thinking...*" with quoted lines, then the answer
@@ -226,6 +227,7 @@ class Replacer(Bot):
 BOTS: dict[str, type[Bot]] = {
     "Echo": Echo,
     "GPT-4o": Echo,
+    "Claude-Sonnet-3.5": Echo,
     "SlowStory": SlowStory,
     "Thinker": Thinker,
     "Failing": Failing,

@@ -117,7 +117,7 @@ def test_no_usage_chunk_unless_asked(proxy: Proxy) -> None:
 
 
 def test_catalogue_ids_resolve_case_insensitively(proxy: Proxy) -> None:
-    for model in ("gpt-4o", "GPT-4O", "chatgpt-4o-latest"):
+    for model in ("gpt-4o", "GPT-4O", "claude-3.5-sonnet", "poe/Claude-Sonnet-3.5"):
         r = post(proxy, {"model": model, "messages": [{"role": "user", "content": "via catalogue"}]})
         assert r.status_code == 200, r.text
         assert r.json()["choices"][0]["message"]["content"] == "via catalogue"
