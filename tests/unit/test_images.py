@@ -1,0 +1,30 @@
+"""Image inputs: data URIs decode (MIME-wrapped base64 too) or fail with the part's param."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from poe.errors import InvalidRequest
+from poe.images import decode_data_uri
+
+
+def test_line_wrapped_base64_is_accepted():
+    data = bytes(range(256)) * 3
+    wrapped = "\r\n".join(base64.encodebytes(data).decode().split("\n"))
+    assert decode_data_uri("data:image/png;base64," + wrapped, "p", 10_000) == ("image/png", data)
+
+
+@pytest.mark.parametrize(
+    ("uri", "code"),
+    [
+        ("data:image/png;base64,@@", "invalid_image_url"),
+        ("data:text/plain;base64,aGk=", "invalid_image_format"),
+        ("data:image/png;base64," + base64.b64encode(b"x" * 2000).decode(), "image_too_large"),
+    ],
+)
+def test_bad_data_uris_name_the_param(uri, code):
+    with pytest.raises(InvalidRequest) as info:
+        decode_data_uri(uri, "messages[0].content[1].image_url.url", 1000)
+    assert (info.value.param, info.value.code) == ("messages[0].content[1].image_url.url", code)
