@@ -51,6 +51,8 @@ def report_failure(rt: Runtime, cfg: Config, pool: KeyPool, index: int, failure:
 
 async def open_with_failover(rt: Runtime, cfg: Config, pool: KeyPool, bot: str, body_for: BodyFor) -> Opened:
     """Try healthy keys in rotation order until one starts answering."""
+    if not len(pool):
+        raise ConfigError("No Poe API keys are configured (POE_APIKEYS is empty).")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + cfg.timeout
     await pool.sync(rt, rt.clock())
@@ -108,8 +110,6 @@ def _failed(pool: KeyPool, rt: Runtime, failures: list[AttemptFailed], cfg: Conf
 async def handle_chat(rt: Runtime, cfg: Config, catalogue: Catalogue, pool: KeyPool, raw: bytes) -> Response:
     req = parse_chat_request(load_json(raw))
     model = catalogue.resolve(req.model)
-    if not len(pool):
-        raise ConfigError("No Poe API keys are configured (POE_APIKEYS is empty).")
     message_id, conversation_id = secrets.token_hex(8), secrets.token_hex(8)
 
     async def body_for(key: str) -> bytes:
@@ -263,8 +263,6 @@ async def handle_generation(rt: Runtime, cfg: Config, catalogue: Catalogue, pool
     """POST /v1/images/generations: run an image bot, answer with its image URLs."""
     text, model_id, prompt = parse_generation(load_json(raw))
     model = catalogue.resolve(model_id)
-    if not len(pool):
-        raise ConfigError("No Poe API keys are configured (POE_APIKEYS is empty).")
     req = ChatRequest(model=model_id, messages=(Message(role="user", content=text),))
     body = query_bytes(to_query(req, message_id=secrets.token_hex(8), conversation_id=secrets.token_hex(8)))
 

@@ -22,7 +22,7 @@ from typing import Any
 from .config import Config
 from .errors import InvalidRequest, ProxyError, UpstreamError
 from .types import ChatRequest, ImagePart, OutboundRequest, Runtime
-from .upstream import AttemptFailed, classify_status, parse_retry_after
+from .upstream import AttemptFailed, classify_status, parse_retry_after, read_head
 
 __all__ = ["UPLOADS", "decode_data_uri", "encode_multipart", "image_urls_in", "upload_images"]
 
@@ -142,12 +142,8 @@ async def _upload(rt: Runtime, cfg: Config, key: str, image: ImagePart) -> dict[
 async def _post(rt: Runtime, request: OutboundRequest) -> tuple[int, str | None, bytes]:
     """Status, Retry-After and the (bounded) body of a small request."""
     resp = await rt.http.send(request)
-    raw = b""
     try:
-        async for chunk in resp.body:
-            raw += chunk
-            if len(raw) > 65536:
-                break
+        raw = await read_head(resp, 65536)
     finally:
         await resp.close()
     return resp.status, resp.headers.get("retry-after"), raw

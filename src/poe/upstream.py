@@ -215,14 +215,20 @@ async def open_bot(
         raise
 
 
+async def read_head(response: UpstreamResponse, limit: int) -> bytes:
+    """The start of a small or error body: reading stops once ``limit`` bytes are in."""
+    data = b""
+    async for chunk in response.body:
+        data += chunk
+        if len(data) >= limit:
+            break
+    return data
+
+
 async def _read_some(response: UpstreamResponse, limit: int = 4096) -> str:
     """Read the start of an error body for its message (bounded, never fails)."""
-    data = b""
     try:
-        async for chunk in response.body:
-            data += chunk
-            if len(data) >= limit:
-                break
+        data = await read_head(response, limit)
     except Exception:
-        pass
+        data = b""
     return data[:limit].decode("utf-8", "replace")
