@@ -151,10 +151,22 @@ class WranglerDev:
         (self.workdir / ".dev.vars").write_text("\n".join(lines) + "\n")
 
     def start(self) -> WranglerDev:
+        """Launch and wait for /health; a port taken between choosing and binding it is retried."""
+        self._prepare()
+        for _ in range(3):
+            seen = len(self.logs())
+            if self._launch():
+                return self
+            if "Address already in use" not in self.logs()[seen:]:
+                raise RuntimeError(f"wrangler dev exited:\n{self.logs()[-3000:]}")
+            self.port = free_port()
+        raise RuntimeError(f"wrangler dev found no free port:\n{self.logs()[-3000:]}")
+
+    def _launch(self) -> bool:
+        """True once ready; False if wrangler exited (it is stopped and its log closed)."""
         import os
         import subprocess
 
-        self._prepare()
         cmd = [
             *wrangler_command(),
             "dev",
@@ -179,10 +191,11 @@ class WranglerDev:
         deadline = time.time() + 90
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"wrangler dev exited:\n{self.logs()[-3000:]}")
+                self.stop()
+                return False
             try:
                 if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return self
+                    return True
             except httpx.HTTPError:
                 pass
             time.sleep(0.25)
@@ -196,7 +209,8 @@ class WranglerDev:
         import os
         import signal
 
-        if self.proc is not None and self.proc.poll() is None:
+        if self.proc is not None:
+            # the whole session: workerd children can outlive a wrangler that exited
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
             try:
