@@ -7,7 +7,8 @@ Bots (each at /bot/<Name>):
   GPT-4o, Claude-Sonnet-3.5
               same as Echo (so catalogue ids and aliases resolve end to end)
   SlowStory   streams a longer answer in many small pieces, slowly (send a
-              number such as "0.3" as the message to set the seconds per word)
+              number such as "0.3" as the message to set the seconds per word,
+              "0 10000" to also set the number of words)
   Thinker     "*Thinking...*" with quoted lines, then the answer
   Failing     sends some text, then an error event
   Refuser     an error event first (user_caused_error)
@@ -31,6 +32,9 @@ how many files were uploaded to POST /file_upload (a stand-in for Poe's
 upload endpoint);
 POST /stats/reset clears both. Only for tests: the keys here are fake.
 
+The same bots also answer Poe's OpenAI-compatible API (POST /v1/chat/completions,
+GET /v1/models, GET /usage/current_balance): see demo/openai_api.py.
+
 Run: python demo/upstream.py --port 8081
 """
 
@@ -41,8 +45,11 @@ import asyncio
 import hashlib
 import json
 import os
+import sys
 from collections import Counter
 from collections.abc import AsyncIterable
+from itertools import cycle, islice
+from pathlib import Path
 
 import fastapi_poe as fp
 from fastapi import FastAPI, Request
@@ -65,6 +72,17 @@ STORY = (
 )
 
 
+def story_plan(text: str) -> tuple[float, list[str]]:
+    """SlowStory's seconds per word and words: "0.3" sets the delay, "0 10000" also the length (the story repeats)."""
+    words = STORY.split(" ")
+    try:
+        delay, *count = text.split()
+        seconds = min(float(delay), 1.0)
+        return seconds, list(islice(cycle(words), int(count[0]))) if count else words
+    except ValueError:  # not numbers (or no message): the default pace
+        return SLOW_DELAY, words
+
+
 def _key(request: Request) -> str:
     auth = request.headers.get("authorization", "")
     return auth.split(" ", 1)[1] if auth.lower().startswith("bearer ") else ""
@@ -74,6 +92,8 @@ class KeyBehaviour(BaseHTTPMiddleware):
     """HTTP-level failures chosen by the key, before fastapi_poe sees the request."""
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.method == "POST" and request.url.path == "/v1/chat/completions":
+            STATS[_key(request)] += 1  # demo/openai_api.py answers the key's failures in Poe's OpenAI shape
         if request.method == "POST" and request.url.path.startswith("/bot/"):
             key = _key(request)
             STATS[key] += 1
@@ -141,11 +161,7 @@ class Echo(Bot):
 
 class SlowStory(Bot):
     async def answer(self, request: fp.QueryRequest) -> AsyncIterable[fp.PartialResponse | ServerSentEvent]:
-        words = STORY.split(" ")
-        try:  # "0.3" as the message: seconds between words for this answer
-            delay = min(float(_last_user(request).strip()), 1.0)
-        except ValueError:
-            delay = SLOW_DELAY
+        delay, words = story_plan(_last_user(request))
         EVENTS["started"] += 1
         try:
             for i, word in enumerate(words):
@@ -244,11 +260,14 @@ DEMO_MODELS = "echo=Echo,slowstory=SlowStory,thinker=Thinker,failing=Failing,ref
 def make_app() -> FastAPI:
     import logging
 
+    from demo.openai_api import add_openai_routes  # here: that module imports this one
+
     logging.getLogger("uvicorn.default").setLevel(logging.ERROR)  # fastapi_poe's settings-sync banner
     app = FastAPI()
     bots = [cls(path=f"/bot/{name}", access_key=None) for name, cls in BOTS.items()]
     app = fp.make_app(bots, allow_without_key=True, app=app)
     app.add_middleware(KeyBehaviour)
+    add_openai_routes(app)
 
     @app.get("/stats")
     async def stats() -> dict[str, int]:
@@ -304,4 +323,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # run as demo.upstream, the module demo/openai_api.py imports, so both share STATS and EVENTS
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from demo.upstream import main as run
+
+    run()

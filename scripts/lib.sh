@@ -25,7 +25,8 @@ setup_node() {
   if [[ -x "$offline" && "${POE_PROXY_ONLINE:-0}" != 1 ]]; then
     log "using the offline workerd runtime (../shared/workerd-offline)"
     eval "$("$offline")"
-    WRANGLER_FLAGS=(--compatibility-flags python_workers --compatibility-flags python_workers_development)
+    # the command-line list replaces wrangler.toml's: repeat its flags
+    WRANGLER_FLAGS=(--compatibility-flags python_workers --compatibility-flags enable_request_signal --compatibility-flags python_workers_development)
   fi
   if ! node_ok; then
     command -v npm >/dev/null 2>&1 || die "Node.js >= 22.12 is required (https://nodejs.org)"

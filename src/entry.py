@@ -2,7 +2,7 @@
 
 from workers import WorkerEntrypoint
 
-from poe.edge import serve
+from poe.edges.workers import serve
 
 
 class Default(WorkerEntrypoint):

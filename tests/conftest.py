@@ -12,7 +12,7 @@ import pytest
 os.environ.setdefault("DEMO_SLOW_DELAY", "0.05")  # SlowStory: ~3.5 s a story, still far slower than the proxy
 
 from demo.upstream import DEMO_MODELS
-from poe.selfhost import ProxyASGI
+from poe.edges.asgi import ProxyASGI
 from tests.support import ACCESS_TOKEN, ServerThread, WranglerDev, upstream_server
 
 TARGETS = ["asgi", pytest.param("workerd", marks=pytest.mark.e2e)]
@@ -70,6 +70,7 @@ class ProxyFactory:
             "POE_UPLOAD_URL": f"{self.upstream.url}/file_upload",
             "CUSTOM_MODELS": DEMO_MODELS,
             "TIMEOUT": "4",
+            "POE_PROTOCOL": "bot",
         }
 
     def get(self, kind: str, **overrides: str) -> Proxy:

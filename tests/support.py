@@ -117,12 +117,15 @@ def wrangler_command() -> list[str]:
 
 
 def offline_flags() -> list[str]:
-    """workerd-offline's bundle needs python_workers_development (command line only)."""
+    """workerd-offline's bundle needs python_workers_development (command line only; the list
+    replaces wrangler.toml's, so it repeats those)."""
     import os
+    import tomllib
 
-    if os.environ.get("MINIFLARE_WORKERD_PATH"):
-        return ["--compatibility-flags", "python_workers", "--compatibility-flags", "python_workers_development"]
-    return []
+    if not os.environ.get("MINIFLARE_WORKERD_PATH"):
+        return []
+    flags = [*tomllib.loads((ROOT / "wrangler.toml").read_text())["compatibility_flags"], "python_workers_development"]
+    return [arg for flag in flags for arg in ("--compatibility-flags", flag)]
 
 
 class WranglerDev:
@@ -145,7 +148,7 @@ class WranglerDev:
         import shutil
 
         if not (self.workdir / "src").exists():
-            shutil.copytree(ROOT / "src", self.workdir / "src", ignore=shutil.ignore_patterns("__pycache__", "selfhost.py"))
+            shutil.copytree(ROOT / "src", self.workdir / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
             shutil.copy(ROOT / "wrangler.toml", self.workdir / "wrangler.toml")
         lines = [f"{k}={v}" for k, v in self.secrets.items()]
         (self.workdir / ".dev.vars").write_text("\n".join(lines) + "\n")

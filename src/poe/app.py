@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote
 
 from . import __version__
 from .auth import check_access
-from .chat import JSON_HEADERS, handle_chat, handle_generation
-from .config import Config, load_config
+from .catalogue import Catalogue
+from .doors.common import json_response
+from .doors.images import handle_generation
+from .doors.models import handle_model, handle_models
+from .doors.openai_chat import handle_chat
 from .errors import ConfigError, MethodNotAllowed, NotFound, PayloadTooLarge, ProxyError, error_body
-from .keys import KeyPool
-from .models import Catalogue
-from .openai_json import model_list, model_object
-from .types import Request, Response, Runtime
+from .http import Request, Response, Runtime
+from .pool import KeyPool
+from .settings import Config, load_config
 
-__all__ = ["App", "app_for", "handle"]
+__all__ = ["App", "app_for", "error_response"]
 
 CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
 MODELS_PATHS = ("/v1/models", "/models")
@@ -26,12 +26,8 @@ IMAGES_PATHS = ("/v1/images/generations", "/images/generations")
 ALLOWED_HEADERS = "authorization, content-type, x-api-key, openai-organization, openai-project, x-stainless-arch, x-stainless-lang, x-stainless-os, x-stainless-package-version, x-stainless-retry-count, x-stainless-runtime, x-stainless-runtime-version, x-stainless-timeout"
 
 
-def _json(status: int, obj: Any, extra: tuple[tuple[str, str], ...] = ()) -> Response:
-    return Response(status, JSON_HEADERS + extra, json.dumps(obj, ensure_ascii=False).encode())
-
-
 def error_response(err: ProxyError) -> Response:
-    return _json(err.status, error_body(err), err.headers)
+    return json_response(err.status, error_body(err), err.headers)
 
 
 class App:
@@ -43,10 +39,11 @@ class App:
             self.cfg = load_config(env)
         except ConfigError as err:
             self.config_error = err
-            self.cfg = Config(api_keys=(), access_tokens=())
+            self.cfg = Config.defaults()
         self.catalogue = Catalogue(self.cfg.custom_models)
         self.pool = KeyPool(self.cfg.api_keys, self.cfg)
         self._secrets = tuple(sorted({*self.cfg.api_keys, *self.cfg.access_tokens}, key=len, reverse=True))
+        self._models: Response | None = None  # the list is the same for the isolate's life: build it once
 
     def redact(self, text: str) -> str:
         for s in self._secrets:
@@ -79,7 +76,7 @@ class App:
         path = req.path.rstrip("/") or "/"
         if path in ("/", "/health", "/v1/health"):
             self._method(req, "GET", "HEAD")
-            return _json(200, await self._health(rt) if path != "/" else self._index())
+            return json_response(200, await self._health(rt) if path != "/" else self._index())
         if path in CHAT_PATHS:
             self._method(req, "POST")
             self._guard(req)
@@ -87,13 +84,14 @@ class App:
         if path in MODELS_PATHS:
             self._method(req, "GET", "HEAD")
             self._guard(req)
-            return _json(200, model_list(self.catalogue.listed()))
+            if self._models is None:
+                self._models = handle_models(self.catalogue)
+            return self._models
         for prefix in MODELS_PATHS:
             if path.startswith(prefix + "/"):
                 self._method(req, "GET", "HEAD")
                 self._guard(req)
-                model_id = unquote(path[len(prefix) + 1 :])
-                return _json(200, model_object(self.catalogue.resolve(model_id)))
+                return handle_model(self.catalogue, path[len(prefix) + 1 :])
         if path in IMAGES_PATHS:
             self._method(req, "POST")
             self._guard(req)
@@ -178,14 +176,10 @@ _APPS: dict[tuple[tuple[str, str], ...], App] = {}
 
 
 def app_for(env: Mapping[str, str]) -> App:
-    """One App per distinct configuration, kept for the isolate's life."""
+    """One App per distinct configuration, kept for the process's life (the ASGI edge and tests)."""
     key = tuple(sorted(env.items()))
     app = _APPS.get(key)
     if app is None:
-        _APPS.clear()  # a new deployment's env replaces the old one
+        _APPS.clear()  # a new configuration replaces the old one
         app = _APPS[key] = App(env)
     return app
-
-
-async def handle(req: Request, env: Mapping[str, str], rt: Runtime) -> Response:
-    return await app_for(env).handle(req, rt)

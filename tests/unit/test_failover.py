@@ -1,4 +1,4 @@
-"""Failover decisions of chat.open_with_failover, with an in-memory HTTP peer.
+"""Failover decisions of pool.open_with_failover through both upstreams, with an in-memory HTTP peer.
 
 The peer answers like Poe does (status codes, SSE bodies produced by
 sse_starlette, the same encoder fastapi_poe uses), chosen per key and URL.
@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from sse_starlette.event import ServerSentEvent
 
-from poe.chat import handle_chat, open_with_failover
-from poe.config import Config
+from poe.catalogue import Catalogue, Model
+from poe.doors.openai_chat import handle_chat
 from poe.errors import RateLimited, UpstreamError
-from poe.keys import KeyPool
-from poe.models import Catalogue, Model
-from poe.types import OutboundRequest, Runtime, UpstreamResponse
+from poe.http import OutboundRequest, Passthrough, Runtime, UpstreamResponse
+from poe.pool import KeyPool, Opened, open_with_failover
+from poe.settings import Config
+from poe.upstreams.poe_bot import BotStream, open_bot
 
 Answer = tuple[int, dict[str, str], bytes]
 
@@ -57,11 +58,17 @@ def runtime(peer: Peer) -> Runtime:
 
 
 def config(keys: tuple[str, ...], **kw: Any) -> Config:
-    return Config(api_keys=keys, access_tokens=("t",), base_url="http://poe.test", upload_url="http://poe.test/upload", **kw)
+    kw.setdefault("protocol", "bot")
+    return Config.defaults(
+        api_keys=keys, access_tokens=("t",), base_url="http://poe.test", upload_url="http://poe.test/upload", **kw
+    )
 
 
-async def body_for(_key: str) -> bytes:
-    return b"{}"
+async def open_bot_answer(rt: Runtime, cfg: Config, pool: KeyPool) -> Opened[BotStream]:
+    async def attempt(key: str, connect_timeout: float, deadline: float) -> BotStream:
+        return await open_bot(rt, "http://poe.test/bot/Bot", key, b"{}", connect_timeout=connect_timeout, deadline=deadline)
+
+    return await open_with_failover(rt, cfg, pool, attempt)
 
 
 async def test_two_server_failures_stop_the_failover() -> None:
@@ -70,7 +77,7 @@ async def test_two_server_failures_stop_the_failover() -> None:
     cfg = config(keys)
     pool = KeyPool(keys, cfg)
     with pytest.raises(UpstreamError) as info:
-        await open_with_failover(runtime(peer), cfg, pool, "Bot", body_for)
+        await open_bot_answer(runtime(peer), cfg, pool)
     assert len(peer.calls) == 2  # Poe itself is down: no need to spend every key on it
     assert "503" in info.value.message
     assert len(pool.healthy(1000.0)) == 2
@@ -87,10 +94,10 @@ async def test_rate_limited_keys_fail_over_to_a_working_one() -> None:
     peer = Peer(answer)
     cfg = config(keys)
     pool = KeyPool(keys, cfg)
-    opened = await open_with_failover(runtime(peer), cfg, pool, "Bot", body_for)
+    opened = await open_bot_answer(runtime(peer), cfg, pool)
     assert opened.key_index == 2
     assert pool.healthy(1000.0) == [2]
-    await opened.stream.close()
+    await opened.value.close()
 
 
 async def test_max_attempts_cut_is_a_short_429_while_keys_remain() -> None:
@@ -99,7 +106,7 @@ async def test_max_attempts_cut_is_a_short_429_while_keys_remain() -> None:
     cfg = config(keys, max_attempts=2)
     pool = KeyPool(keys, cfg)
     with pytest.raises(RateLimited) as info:
-        await open_with_failover(runtime(peer), cfg, pool, "Bot", body_for)
+        await open_bot_answer(runtime(peer), cfg, pool)
     assert len(peer.calls) == 2
     assert dict(info.value.headers)["retry-after"] == "1"  # two keys are still healthy
 
@@ -134,9 +141,9 @@ async def test_an_image_upload_rejected_for_one_key_fails_over_to_the_next() -> 
 
 
 async def test_a_stalled_error_body_does_not_hang_the_request(monkeypatch: pytest.MonkeyPatch) -> None:
-    import poe.upstream
+    import poe.pool
 
-    monkeypatch.setattr(poe.upstream, "ERROR_BODY_SECONDS", 0.05)
+    monkeypatch.setattr(poe.pool, "ERROR_BODY_SECONDS", 0.05)
 
     class Stalling(Peer):
         async def send(self, request: OutboundRequest) -> UpstreamResponse:
@@ -155,7 +162,7 @@ async def test_a_stalled_error_body_does_not_hang_the_request(monkeypatch: pytes
     peer = Stalling(lambda r: OK)
     cfg = config(keys)
     with pytest.raises(UpstreamError):
-        await asyncio.wait_for(open_with_failover(runtime(peer), cfg, KeyPool(keys, cfg), "Bot", body_for), 5)
+        await asyncio.wait_for(open_bot_answer(runtime(peer), cfg, KeyPool(keys, cfg)), 5)
 
 
 async def test_a_key_running_out_mid_answer_is_retried_when_nothing_was_sent() -> None:
@@ -180,3 +187,93 @@ async def test_a_key_running_out_mid_answer_is_retried_when_nothing_was_sent() -
     assert isinstance(resp.body, bytes) and json.loads(resp.body)["choices"][0]["message"]["content"] == "hello"
     assert peer.keys_used("/bot/Bot") == ["k1", "k2"]
     assert pool.healthy(1000.0) == [1]
+
+
+# ---------------------------------------------------------------- Poe's OpenAI-compatible API
+
+COMPLETION = {
+    "id": "chatcmpl-0123456789abcdef01234567",
+    "object": "chat.completion",
+    "created": 1,
+    "model": "Bot",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "hello"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+}
+
+
+def openai_peer(failing: dict[str, Answer]) -> Peer:
+    def answer(r: OutboundRequest) -> Answer:
+        key = r.headers["authorization"].removeprefix("Bearer ")
+        if key in failing:
+            return failing[key]
+        if json.loads(r.body or b"{}").get("stream"):
+            return (200, {"content-type": "text/event-stream"}, b"data: {}\n\ndata: [DONE]\n\n")
+        return (200, {"content-type": "application/json"}, json.dumps(COMPLETION).encode())
+
+    return Peer(answer)
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "reason"),
+    [
+        (401, {}, "invalid_key"),
+        (403, {}, "invalid_key"),
+        (402, {}, "out_of_points"),
+        (429, {"retry-after": "7"}, "rate_limited"),
+        (503, {}, "unavailable"),
+        (307, {"location": "https://elsewhere.test/"}, "unavailable"),
+    ],
+)
+async def test_openai_statuses_fail_over_and_cool_the_key(status: int, headers: dict[str, str], reason: str) -> None:
+    keys = ("k1", "k2")
+    peer = openai_peer({"k1": (status, headers, b'{"error": {"message": "no", "type": "x"}}')})
+    cfg = config(keys, protocol="openai", custom_models=(Model("bot", "Bot", "custom"),))
+    pool = KeyPool(keys, cfg)
+    body = {"model": "bot", "messages": [{"role": "developer", "content": "be brief"}, {"role": "user", "content": "hi"}]}
+    resp = await handle_chat(runtime(peer), cfg, Catalogue(cfg.custom_models), pool, json.dumps(body).encode())
+    assert resp.status == 200
+    assert peer.keys_used("/v1/chat/completions") == ["k1", "k2"]
+    assert pool.cooling(0, 1000.0) is not None and pool.cooling(0, 1000.0).reason == reason  # type: ignore[union-attr]
+    if status == 429:
+        assert pool.cooling(0, 1000.0).until == 1007.0  # type: ignore[union-attr]
+    sent = json.loads(peer.calls[-1].body or b"")
+    assert sent["model"] == "Bot" and sent["messages"][0]["role"] == "system"
+    answer = json.loads(resp.body)  # type: ignore[arg-type]
+    # what OpenAI's schema requires and Poe leaves out
+    assert answer["choices"][0]["logprobs"] is None and answer["choices"][0]["message"]["refusal"] is None
+
+
+async def test_openai_stream_is_handed_over_untouched() -> None:
+    keys = ("k1",)
+    peer = openai_peer({})
+    cfg = config(keys, protocol="openai", custom_models=(Model("bot", "Bot", "custom"),))
+    body = {"model": "bot", "stream": True, "messages": [{"role": "user", "content": "hi"}], "thinking_budget": 512}
+    resp = await handle_chat(runtime(peer), cfg, Catalogue(cfg.custom_models), KeyPool(keys, cfg), json.dumps(body).encode())
+    assert isinstance(resp.body, Passthrough)
+    assert b"".join([c async for c in resp.body.upstream.body]) == b"data: {}\n\ndata: [DONE]\n\n"
+    assert json.loads(peer.calls[0].body or b"")["thinking_budget"] == 512  # a bot parameter is forwarded, not lost
+
+
+async def test_openai_client_errors_are_not_retried() -> None:
+    keys = ("k1", "k2")
+    peer = openai_peer(
+        {"k1": (400, {}, b'{"error": {"message": "Model does not support tools", "type": "invalid_request_error"}}')}
+    )
+    cfg = config(keys, protocol="openai", custom_models=(Model("bot", "Bot", "custom"),))
+    pool = KeyPool(keys, cfg)
+    body = {"model": "bot", "messages": [{"role": "user", "content": "hi"}]}
+    from poe.errors import InvalidRequest
+
+    with pytest.raises(InvalidRequest) as info:
+        await handle_chat(runtime(peer), cfg, Catalogue(cfg.custom_models), pool, json.dumps(body).encode())
+    assert "does not support tools" in info.value.message
+    assert len(peer.calls) == 1 and pool.healthy(1000.0) == [0, 1]
+
+
+async def test_a_model_pinned_to_the_bot_protocol_uses_it() -> None:
+    keys = ("k1",)
+    peer = Peer(lambda r: OK)
+    cfg = config(keys, protocol="openai", custom_models=(Model("bot", "Bot", "custom", protocol="bot"),))
+    body = {"model": "bot", "messages": [{"role": "user", "content": "hi"}]}
+    resp = await handle_chat(runtime(peer), cfg, Catalogue(cfg.custom_models), KeyPool(keys, cfg), json.dumps(body).encode())
+    assert resp.status == 200 and peer.keys_used("/bot/Bot") == ["k1"]

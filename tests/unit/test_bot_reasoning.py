@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from poe.reasoning import ReasoningSplitter
+from poe.upstreams.bot_reasoning import ReasoningSplitter
 
 
 def split(chunks: list[str]) -> tuple[str, str]:

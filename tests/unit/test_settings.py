@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from poe.config import DEFAULT_BASE_URL, ENV_NAMES, Config, load_config, split_list
+from poe.catalogue import Model
 from poe.errors import ConfigError
-from poe.models import Model
+from poe.settings import ENV_NAMES, Config, load_config, split_list
 
 
 @pytest.mark.parametrize(
@@ -27,8 +27,8 @@ def test_split_list_trims_and_dedups_keeping_order(raw, expected):
 
 def test_defaults():
     cfg = load_config({})
-    assert cfg == Config(api_keys=(), access_tokens=())
-    assert cfg.base_url == DEFAULT_BASE_URL == "https://api.poe.com"
+    assert cfg == Config.defaults()
+    assert cfg.base_url == "https://api.poe.com"
     assert cfg.timeout == 120.0
     assert cfg.cors_origins == ("*",)
     assert cfg.reasoning_split is True

@@ -1,17 +1,26 @@
-"""Serialise answers to OpenAI's JSON shapes (the only place that builds them)."""
+"""OpenAI Chat Completions JSON out: completions, stream chunks, usage, model objects."""
 
 from __future__ import annotations
 
 import secrets
 from typing import Any
 
-from .models import CREATED, Model
-from .output import Delta, ToolCallResult
-from .tokens import Usage, usage_dict
+from ..canonical import Delta, ToolCall, Usage
+from ..catalogue import CREATED, Model
 
-__all__ = ["ChunkWriter", "completion", "model_list", "model_object", "new_completion_id"]
+__all__ = ["ChunkWriter", "completion", "model_list", "model_object", "new_completion_id", "usage_dict"]
 
 FINGERPRINT = "fp_poe_proxy"
+
+
+def usage_dict(u: Usage) -> dict[str, object]:
+    return {
+        "prompt_tokens": u.prompt,
+        "completion_tokens": u.completion,
+        "total_tokens": u.prompt + u.completion,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": u.reasoning},
+    }
 
 
 def new_completion_id() -> str:
@@ -74,8 +83,8 @@ class ChunkWriter:
         body = self._delta_body()
         return self._chunk([{"index": 0, "delta": body, "logprobs": None, "finish_reason": reason}])
 
-    def usage(self, u: Usage) -> dict[str, Any]:
-        return self._chunk([], usage_dict(u))
+    def usage_chunk(self, usage: dict[str, Any]) -> dict[str, Any]:
+        return self._chunk([], usage)
 
 
 def completion(
@@ -85,7 +94,7 @@ def completion(
     model: str,
     content: str,
     reasoning: str,
-    tool_calls: tuple[ToolCallResult, ...],
+    tool_calls: tuple[ToolCall, ...],
     finish_reason: str,
     usage: Usage,
 ) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Token estimates for ``usage``: Poe reports no token counts.
+"""Token estimates for ``usage`` where Poe reports no counts (the bot protocol).
 
 A tokenizer-free estimate close to what BPE tokenizers give on ordinary text:
 about four ASCII characters per token, and one token per character for
@@ -8,11 +8,9 @@ framing overhead for prompts. Documented in the README as an estimate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .canonical import ChatRequest
 
-from .types import ChatRequest
-
-__all__ = ["TokenCounter", "Usage", "estimate_prompt_tokens", "estimate_tokens", "usage_dict"]
+__all__ = ["TokenCounter", "estimate_prompt_tokens", "estimate_tokens"]
 
 PER_MESSAGE = 4  # role and separators, as in OpenAI's cookbook counting
 PER_REPLY = 3  # the primed assistant reply
@@ -51,20 +49,3 @@ def estimate_prompt_tokens(req: ChatRequest) -> int:
     for tool in req.tools:
         total += estimate_tokens(tool.name) + estimate_tokens(tool.description) + estimate_tokens(str(dict(tool.parameters)))
     return total
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    prompt: int
-    completion: int
-    reasoning: int = 0
-
-
-def usage_dict(u: Usage) -> dict[str, object]:
-    return {
-        "prompt_tokens": u.prompt,
-        "completion_tokens": u.completion,
-        "total_tokens": u.prompt + u.completion,
-        "prompt_tokens_details": {"cached_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": u.reasoning},
-    }

@@ -1,51 +1,25 @@
-"""Poe events -> the answer, as typed deltas (sans-IO).
+"""Poe bot-protocol events -> canonical answer events (sans-IO).
 
-One ``Assembler`` per answer. ``feed`` returns what is new for a streaming
-client; the accumulated state is the non-streaming result.
+One ``Assembler`` per answer. ``feed`` returns what is new, as a canonical
+``Delta`` (or ``Replace``); it also keeps the running state the bot protocol
+needs (tool calls by index, the reasoning splitter, ``max_tokens``).
 
-``replace_response`` replaces the answer so far. A streaming client cannot
-un-send text, so when the replacement extends what was sent only the new
-suffix is sent; otherwise the replacement becomes the non-streaming result
-and later text is streamed after what was already sent (see README).
+``replace_response`` replaces the answer so far. When the replacement extends
+what was sent, only the new suffix is a ``Delta``; otherwise it is a ``Replace``.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
-from .events import File, JsonData, PoeEvent, ReplaceResponse, Text
-from .reasoning import ReasoningSplitter
-from .tokens import TokenCounter
+from ..canonical import Delta, Replace, ToolCall, ToolCallDelta
+from ..estimate import TokenCounter
+from .bot_events import File, JsonData, PoeEvent, ReplaceResponse, Text
+from .bot_reasoning import ReasoningSplitter
 
-__all__ = ["Assembler", "Delta", "ToolCallDelta", "ToolCallResult", "file_markdown", "new_call_id"]
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCallDelta:
-    index: int
-    id: str | None
-    name: str | None
-    arguments: str
-
-
-@dataclass(frozen=True, slots=True)
-class Delta:
-    content: str = ""
-    reasoning: str = ""
-    tool_calls: tuple[ToolCallDelta, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.content or self.reasoning or self.tool_calls)
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCallResult:
-    id: str
-    name: str
-    arguments: str
+__all__ = ["Assembler", "file_markdown", "new_call_id"]
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -76,8 +50,6 @@ class Assembler:
         self._calls: dict[int, list[str]] = {}  # index -> [id, name, arguments]
         self._call_order: list[int] = []
         self.finish_reason: str | None = None
-        self.files: list[File] = []
-        self.replaced = False
 
     # ------------------------------------------------------------ results
 
@@ -90,8 +62,8 @@ class Assembler:
         return "".join(self._reasoning)
 
     @property
-    def tool_calls(self) -> tuple[ToolCallResult, ...]:
-        return tuple(ToolCallResult(*self._calls[i]) for i in self._call_order)
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        return tuple(ToolCall(*self._calls[i]) for i in self._call_order)
 
     def final_reason(self) -> str:
         if self.finish_reason:
@@ -100,7 +72,7 @@ class Assembler:
 
     # ------------------------------------------------------------ feeding
 
-    def feed(self, ev: PoeEvent) -> Delta:
+    def feed(self, ev: PoeEvent) -> Delta | Replace:
         if self.finish_reason == "length":
             return Delta()
         if isinstance(ev, Text):
@@ -111,9 +83,6 @@ class Assembler:
                 suffix = ev.text[len(self._raw) :]
                 self._raw = ev.text
                 return self._text(suffix)
-            # cannot un-send: the non-streaming result takes the replacement; a streaming
-            # client gets it after a blank line rather than never seeing the final answer
-            self.replaced = True
             self._raw = ev.text
             self._content = []
             self._content_tokens = TokenCounter()
@@ -121,9 +90,8 @@ class Assembler:
             if self._splitter is not None:
                 self._splitter = type(self._splitter)()
             again = self._text(ev.text)
-            return Delta(content="\n\n" + again.content if again.content else "", reasoning=again.reasoning)
+            return Replace(content=again.content, reasoning=again.reasoning)
         if isinstance(ev, File):
-            self.files.append(ev)
             # text the splitter holds back (a possible marker prefix) came before the file
             held = self._splitter.release_held() if self._splitter is not None else ""
             return self._emit(content=held + file_markdown(ev))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from poe.tokens import TokenCounter, estimate_tokens
+from poe.estimate import TokenCounter, estimate_tokens
 
 
 def test_estimate_tokens():

@@ -6,11 +6,11 @@ import math
 
 import pytest
 
-from poe.config import Config
 from poe.errors import InvalidRequest, NotFound, UpstreamError
-from poe.events import PoeErrorEvent
-from poe.keys import cooldown_seconds
-from poe.upstream import AttemptFailed, classify_error_event, classify_status, parse_retry_after
+from poe.pool import AttemptFailed, classify_status, cooldown_seconds, parse_retry_after
+from poe.settings import Config
+from poe.upstreams.bot_events import PoeErrorEvent
+from poe.upstreams.poe_bot import classify_error_event
 
 
 @pytest.mark.parametrize(
@@ -39,11 +39,13 @@ def test_404_is_model_not_found():
 def test_400_is_the_clients_fault_and_shows_the_reason():
     err = classify_status(400, None, '{"detail":\n   "message too long"}')
     assert isinstance(err, InvalidRequest) and err.status == 400
-    assert '{"detail": "message too long"}' in err.message  # whitespace collapsed
+    assert err.message == "Poe rejected the request: message too long"  # the message of the error body
+    plain = classify_status(400, None, "a\n   plain   text")
+    assert plain.message == "Poe rejected the request: a plain text"  # whitespace collapsed
     assert isinstance(classify_status(400, None, ""), InvalidRequest)
 
 
-@pytest.mark.parametrize("status", [405, 409, 418, 422, 451])
+@pytest.mark.parametrize("status", [405, 409, 418, 451])
 def test_other_statuses_are_upstream_errors(status):
     err = classify_status(status, None, "x" * 1000)
     assert isinstance(err, UpstreamError) and err.status == 502
@@ -116,7 +118,7 @@ def test_parse_retry_after(raw, value):
 
 @pytest.mark.parametrize("raw", ["inf", "Infinity", "1e999"])
 def test_infinite_retry_after_is_not_an_infinite_cooldown(raw):
-    seconds = cooldown_seconds(Config(api_keys=(), access_tokens=()), "rate_limited", parse_retry_after(raw))
+    seconds = cooldown_seconds(Config.defaults(), "rate_limited", parse_retry_after(raw))
     assert math.isfinite(seconds)
 
 

@@ -11,10 +11,10 @@ import json
 import math
 from typing import Any
 
-from .errors import InvalidRequest
-from .types import ChatRequest, FunctionTool, ImagePart, Message, Role, ToolCall
+from ..canonical import ChatRequest, FunctionTool, ImagePart, Message, Role, ToolCall
+from ..errors import InvalidRequest
 
-__all__ = ["load_json", "parse_chat_request"]
+__all__ = ["parse_chat_request"]
 
 _ROLES: dict[str, Role] = {
     "system": "system",
@@ -23,26 +23,6 @@ _ROLES: dict[str, Role] = {
     "assistant": "assistant",
     "tool": "tool",
 }
-
-
-def load_json(body: bytes) -> dict[str, Any]:
-    if not body.strip():
-        raise InvalidRequest("The request body is empty; expected a JSON object.")
-    try:
-        obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(f"The request body is not valid JSON: {_json_reason(exc)}.") from None
-    except RecursionError:
-        raise InvalidRequest("The request body is nested too deeply.") from None
-    if not isinstance(obj, dict):
-        raise InvalidRequest("The request body must be a JSON object.")
-    return obj
-
-
-def _json_reason(exc: Exception) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
-    return "it is not UTF-8"
 
 
 def _type_name(value: Any) -> str:

@@ -1,6 +1,6 @@
-"""Images in (vision input, uploaded to Poe) and out (/v1/images/generations).
+"""Images in for the bot protocol: uploaded to Poe, then attached to the query.
 
-Input: ``image_url`` parts with a ``data:`` URI are uploaded as a file, https
+``image_url`` parts with a ``data:`` URI are uploaded as a file, https
 URLs by ``download_url``, to Poe's upload endpoint (``POE_UPLOAD_URL``); the
 returned attachment URL goes into the user message's ``attachments``. The
 same image is uploaded once per isolate (cached by content hash).
@@ -16,18 +16,16 @@ import json
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Mapping
-from typing import Any
 
-from .config import Config
-from .errors import InvalidRequest, ProxyError, UpstreamError
-from .types import ChatRequest, ImagePart, OutboundRequest, Runtime
-from .upstream import AttemptFailed, classify_status, parse_retry_after, read_head
+from ..canonical import ChatRequest, ImagePart
+from ..errors import InvalidRequest, UpstreamError
+from ..http import OutboundRequest, Runtime
+from ..pool import AttemptFailed, classify_status, parse_retry_after, read_head
+from ..settings import Config
 
-__all__ = ["UPLOADS", "decode_data_uri", "encode_multipart", "image_urls_in", "upload_images"]
+__all__ = ["UPLOADS", "decode_data_uri", "encode_multipart", "upload_images"]
 
 _DATA_URI = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?((?:;[\w-]+=[^;,]*)*)(;base64)?,", re.I)
-_MD_IMAGE = re.compile(r"!\[[^\]]*\]\((\S+?)\)")
 _CACHE_SIZE = 256
 
 
@@ -156,38 +154,3 @@ async def upload_images(rt: Runtime, cfg: Config, req: ChatRequest, key: str) ->
         for image in msg.images:
             out.setdefault(i, []).append(await _upload(rt, cfg, key, image))
     return out
-
-
-def image_urls_in(text: str) -> list[str]:
-    return _MD_IMAGE.findall(text)
-
-
-def parse_generation(body: Mapping[str, Any]) -> tuple[str, str, str]:
-    """(prompt with hints, model id, prompt) from an images/generations body."""
-    prompt = body.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise InvalidRequest("Missing required parameter: 'prompt'.", param="prompt", code="missing_required_parameter")
-    model = body.get("model") or "dall-e-3"
-    if not isinstance(model, str):
-        raise InvalidRequest("Invalid type for 'model': expected a string.", param="model", code="invalid_type")
-    n = body.get("n", 1)
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n != 1):
-        raise InvalidRequest("'n' must be 1: Poe image bots make one image per request.", param="n", code="unsupported_parameter")
-    fmt = body.get("response_format")
-    if fmt not in (None, "url"):
-        raise InvalidRequest(
-            "'response_format' must be 'url': Poe returns image URLs.", param="response_format", code="unsupported_parameter"
-        )
-    hints = []
-    for name in ("size", "quality", "style"):
-        value = body.get(name)
-        if value is not None:
-            if not isinstance(value, str):
-                raise InvalidRequest(f"Invalid type for '{name}': expected a string.", param=name, code="invalid_type")
-            hints.append(f"{name}: {value}")
-    text = prompt.strip() + (f"\n\n({', '.join(hints)})" if hints else "")
-    return text, model, prompt.strip()
-
-
-def generation_error(reason: str) -> ProxyError:
-    return UpstreamError(f"The image bot answered without an image: {reason[:300]}")

@@ -1,12 +1,12 @@
 """Self-hosted mode: the same core as an ASGI app under CPython (uvicorn).
 
-This is the CPython edge (the Worker's edge is ``edge.py``): an httpx client
+This is the CPython edge (the Worker's edge is ``workers.py``): an httpx client
 for upstream calls, an in-memory key-value store, and the ASGI glue. The
 contract tests run the core through it; it also lets the proxy run without
 Cloudflare:
 
     pip install uvicorn httpx
-    PYTHONPATH=src python -m poe.selfhost            # reads env vars and ./config.toml
+    poe-proxy                                        # reads env vars and ./config.toml
 
 ``config.toml`` (optional): ``port = 8080``, ``apikey = ["..."]``,
 ``accessTokens = ["..."]``, ``timeout = 120``, ``baseUrl = "..."``; environment
@@ -26,9 +26,9 @@ from typing import Any
 
 import httpx
 
-from .app import app_for
-from .config import ENV_NAMES
-from .types import OutboundRequest, Request, Runtime, UpstreamResponse
+from ..app import app_for
+from ..http import OutboundRequest, Passthrough, Request, Runtime, UpstreamResponse
+from ..settings import ENV_NAMES
 
 __all__ = ["HttpxClient", "MemoryKV", "ProxyASGI", "env_from_config"]
 
@@ -133,6 +133,9 @@ class ProxyASGI:
         if isinstance(resp.body, bytes):
             await send({"type": "http.response.body", "body": resp.body if scope["method"] != "HEAD" else b""})
             return
+        if isinstance(resp.body, Passthrough):
+            await self._pump(_relay(resp.body.upstream), receive, send)
+            return
         await self._pump(resp.body, receive, send)
 
     async def _pump(self, body: AsyncIterator[bytes], receive: Any, send: Any) -> None:
@@ -161,6 +164,15 @@ class ProxyASGI:
                 await aclose()
         if copier.done() and not copier.cancelled() and copier.exception() is not None:
             self._print(f"stream ended early: {type(copier.exception()).__name__}")
+
+
+async def _relay(upstream: UpstreamResponse) -> AsyncIterator[bytes]:
+    """An upstream body passed through; closed however the copy ends."""
+    try:
+        async for chunk in upstream.body:
+            yield chunk
+    finally:
+        await upstream.close()
 
 
 def env_from_config(path: Path, environ: Mapping[str, str]) -> tuple[dict[str, str], int]:

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from poe.errors import InvalidRequest
-from poe.images import decode_data_uri
+from poe.upstreams.bot_uploads import decode_data_uri
 
 
 def test_line_wrapped_base64_is_accepted():

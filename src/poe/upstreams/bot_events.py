@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .sse import SSEEvent
+from ..sse import SSEEvent
 
 __all__ = [
     "Data",

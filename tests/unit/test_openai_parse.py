@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from poe.canonical import ChatRequest, FunctionTool, ImagePart, Message, ToolCall
+from poe.doors.common import load_json
+from poe.doors.openai_parse import parse_chat_request
 from poe.errors import InvalidRequest, error_body
-from poe.parse import load_json, parse_chat_request
-from poe.types import ChatRequest, FunctionTool, ImagePart, Message, ToolCall
 
 USER = {"role": "user", "content": "hi"}
 

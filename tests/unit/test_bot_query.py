@@ -9,10 +9,10 @@ from fastapi_poe.types import QueryRequest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from poe.canonical import ChatRequest, FunctionTool, ImagePart, Message, ToolCall
+from poe.doors.openai_parse import parse_chat_request
 from poe.errors import InvalidRequest
-from poe.parse import parse_chat_request
-from poe.translate import JSON_MODE_HINT, query_bytes, to_query
-from poe.types import ChatRequest, FunctionTool, ImagePart, Message, ToolCall
+from poe.upstreams.bot_query import JSON_MODE_HINT, query_bytes, to_query
 
 
 def validated(req: ChatRequest, **kw: Any) -> QueryRequest:

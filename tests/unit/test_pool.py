@@ -12,16 +12,16 @@ from typing import Any
 
 import pytest
 
-from poe.config import Config
 from poe.errors import InsufficientQuota, RateLimited
-from poe.keys import COUNTER_NAME, KV_MIN_TTL, KV_PREFIX, KeyPool, cooldown_seconds, key_fingerprint
-from poe.types import Runtime
+from poe.http import Runtime
+from poe.pool import COUNTER_NAME, KV_MIN_TTL, KV_PREFIX, KeyPool, cooldown_seconds, key_fingerprint
+from poe.settings import Config
 
 KEYS = ("poe-key-aaaa", "poe-key-bbbb", "poe-key-cccc", "poe-key-dddd")
 
 
 def config(**kw: Any) -> Config:
-    return Config(api_keys=KEYS, access_tokens=("t",), **kw)
+    return Config.defaults(api_keys=KEYS, access_tokens=("t",), **kw)
 
 
 class MemoryKV:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .types import ChatRequest, Message
+from ..canonical import ChatRequest, Message
 
 __all__ = ["Attachment", "to_query"]
 

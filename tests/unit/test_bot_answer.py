@@ -12,9 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openai.types.chat import ChatCompletionChunk
 
-from poe.events import Data, Done, File, JsonData, Meta, Ping, ReplaceResponse, SuggestedReply, Text
-from poe.output import Assembler, Delta, ToolCallDelta, ToolCallResult, file_markdown
-from poe.tokens import estimate_tokens
+from poe.canonical import Delta, Replace, ToolCall, ToolCallDelta
+from poe.estimate import estimate_tokens
+from poe.upstreams.bot_answer import Assembler, file_markdown
+from poe.upstreams.bot_events import Data, Done, File, JsonData, Meta, Ping, ReplaceResponse, SuggestedReply, Text
 
 
 def run(events: list[Any], **kw: Any) -> tuple[Assembler, list[Delta]]:
@@ -50,7 +51,6 @@ def test_text_events_accumulate_and_stream():
     assert asm.content == "Hello, world" and asm.reasoning == ""
     assert asm.final_reason() == "stop"
     assert asm.tool_calls == ()
-    assert not asm.replaced
 
 
 def test_empty_text_gives_an_empty_delta():
@@ -117,15 +117,13 @@ def test_replace_response_that_extends_sends_only_the_suffix():
     assert asm.feed(ReplaceResponse("Hello, world")) == Delta(content=", world")
     assert asm.feed(Text("!")) == Delta(content="!")
     assert asm.content == "Hello, world!"
-    assert not asm.replaced
 
 
 def test_replace_response_that_rewrites_changes_only_the_final_result():
     asm = Assembler()
     asm.feed(Text("Draft answer"))
-    # nothing can be un-sent: the stream gets the replacement after a blank line
-    assert asm.feed(ReplaceResponse("Final")) == Delta(content="\n\nFinal")
-    assert asm.replaced
+    # nothing can be un-sent: a Replace (a stream gets it after a blank line, a collected answer only it)
+    assert asm.feed(ReplaceResponse("Final")) == Replace(content="Final")
     assert asm.feed(Text(" text")) == Delta(content=" text")
     asm.flush()
     assert asm.content == "Final text"
@@ -134,7 +132,6 @@ def test_replace_response_that_rewrites_changes_only_the_final_result():
 def test_replace_response_before_any_text_streams_it():
     asm, deltas = run([ReplaceResponse("Whole answer")])
     assert asm.content == "Whole answer" and streamed(deltas)[0] == "Whole answer"
-    assert not asm.replaced
 
 
 def test_replace_response_rewrite_resplits_reasoning():
@@ -199,8 +196,8 @@ def test_tool_call_chunks_aggregate():
     ]
     asm, deltas = run(events)
     assert asm.tool_calls == (
-        ToolCallResult("call_a", "get_weather", '{"city":"Paris"}'),
-        ToolCallResult("call_b", "get_time", "{}"),
+        ToolCall("call_a", "get_weather", '{"city":"Paris"}'),
+        ToolCall("call_b", "get_time", "{}"),
     )
     assert asm.finish_reason == "tool_calls" and asm.final_reason() == "tool_calls"
     assert asm.content == ""
@@ -246,7 +243,7 @@ def test_missing_call_id_is_generated_and_upstream_indices_are_renumbered():
     first, second = asm.tool_calls
     assert re.fullmatch(r"call_[0-9a-f]{24}", first.id)
     assert (first.name, first.arguments) == ("a", "13")
-    assert second == ToolCallResult("call_x", "b", "2")
+    assert second == ToolCall("call_x", "b", "2")
     assert [(tc.index, tc.arguments) for d in deltas for tc in d.tool_calls] == [(0, "1"), (1, "2"), (0, "3")]
     assert deltas[0].tool_calls[0].id == first.id
 
@@ -256,7 +253,7 @@ def test_name_arriving_after_the_first_chunk_is_streamed_too():
         JsonData({"choices": [{"delta": {"tool_calls": [{"index": 0, "id": "c1", "function": {"arguments": ""}}]}}]}),
         JsonData({"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"name": "late", "arguments": "{}"}}]}}]}),
     ])  # fmt: skip
-    assert asm.tool_calls == (ToolCallResult("c1", "late", "{}"),)
+    assert asm.tool_calls == (ToolCall("c1", "late", "{}"),)
     names = [tc.name for d in deltas for tc in d.tool_calls if tc.name]
     assert names == ["late"]
 
@@ -359,7 +356,7 @@ def test_max_tokens_check_is_linear_in_the_answer():
 
 
 def test_a_late_tool_name_reaches_streaming_clients():
-    from poe.openai_json import ChunkWriter
+    from poe.doors.openai_wire import ChunkWriter
 
     asm = Assembler()
     writer = ChunkWriter("chatcmpl-x", 0, "m")
@@ -382,7 +379,7 @@ def test_malformed_tool_calls_in_a_json_event_are_ignored():
 
 
 def test_a_bare_json_chunk_does_not_commit_the_answer():
-    from poe.events import is_meaningful
+    from poe.upstreams.bot_events import is_meaningful
 
     assert not is_meaningful(JsonData({"choices": [{"delta": {"role": "assistant", "content": ""}}]}))
     assert is_meaningful(JsonData({"choices": [{"delta": {"content": "hi"}}]}))

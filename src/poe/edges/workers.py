@@ -1,0 +1,204 @@
+"""The Workers edge: every JS / Pyodide call of the Worker lives here and only here.
+
+* ``JsFetchClient``: the JS ``fetch`` bridge (manual redirects, an
+  ``AbortController`` so a cancelled answer stops the upstream request); the
+  body is read chunk by chunk from its ``ReadableStream`` only if the core reads
+  it, else handed to the client as it is (``Passthrough``).
+* ``JsKV``: the Workers KV binding as a ``KeyValueStore``.
+* ``serve``: JS request -> core ``Request``; core ``Response`` -> JS ``Response``.
+  A body the core writes in Python goes through a ``TransformStream`` pumped by a
+  task given to ``ctx.waitUntil``; the request's ``signal`` (compatibility flag
+  ``enable_request_signal``) stops the pump and the upstream when the client leaves,
+  since a write nobody reads never settles.
+
+Every crossing between Python and JS costs CPU the user pays for: the settings,
+the app and the KV adapter are made once per isolate, headers cross in one call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
+from urllib.parse import urlsplit
+
+import js  # type: ignore[import-not-found]
+from pyodide.ffi import create_proxy, to_js  # type: ignore[import-not-found]
+
+from ..app import App
+from ..http import OutboundRequest, Passthrough, Request, Response, Runtime, UpstreamResponse
+from ..settings import ENV_NAMES
+
+__all__ = ["JsFetchClient", "JsKV", "serve"]
+
+
+def _js_obj(value: dict[str, Any]) -> Any:
+    return to_js(value, dict_converter=js.Object.fromEntries)
+
+
+def _headers(js_headers: Any) -> dict[str, str]:
+    """JS Headers -> a dict in one conversion (names come lower-case from JS)."""
+    return dict(js.Object.fromEntries(js_headers).to_py())
+
+
+class JsFetchClient:
+    async def send(self, request: OutboundRequest) -> UpstreamResponse:
+        controller = js.AbortController.new()
+        init: dict[str, Any] = {
+            "method": request.method,
+            "headers": _js_obj(dict(request.headers)),
+            "signal": controller.signal,
+            "redirect": "manual",  # a redirect must not carry the Poe key elsewhere
+        }
+        try:
+            if request.body is not None:
+                init["body"] = to_js(request.body)  # one call; ~10x cheaper than a buffer proxy
+            resp = await js.fetch(request.url, _js_obj(init))
+        except BaseException:
+            # a cancelled wait (connect timeout) must not leave the upstream request running
+            with contextlib.suppress(Exception):
+                controller.abort()
+            raise
+        native = resp.body
+
+        async def body() -> AsyncIterator[bytes]:
+            if native is None:
+                return
+            reader = native.getReader()  # only now: a piped body must stay unlocked
+            while True:
+                part = await reader.read()
+                if part.done:
+                    return
+                yield part.value.to_bytes()
+
+        async def close() -> None:
+            with contextlib.suppress(Exception):
+                controller.abort()
+
+        return UpstreamResponse(int(resp.status), _headers(resp.headers), body(), close, native)
+
+
+class JsKV:
+    def __init__(self, binding: Any) -> None:
+        self._binding = binding
+
+    async def get(self, key: str) -> str | None:
+        value = await self._binding.get(key)
+        return None if value is None else str(value)
+
+    async def put(self, key: str, value: str, ttl: int | None = None) -> None:
+        if ttl:
+            await self._binding.put(key, value, _js_obj({"expirationTtl": int(ttl)}))
+        else:
+            await self._binding.put(key, value)
+
+
+def _log(line: str) -> None:
+    print(f"[poe-proxy] {line}", file=sys.stdout)
+
+
+class _Isolate:
+    """What lives as long as the isolate: the app (settings, catalogue, pool) and the adapters."""
+
+    def __init__(self, env: Any) -> None:
+        values = {}
+        for name in ENV_NAMES:
+            value = getattr(env, name, None)
+            if value is not None and str(value) != "undefined":
+                values[name] = str(value)
+        self.app = App(values)
+        binding = getattr(env, "POE_KV", None)
+        self.kv = JsKV(binding) if binding is not None else None
+        self.http = JsFetchClient()
+
+
+_ISOLATE: _Isolate | None = None
+
+
+def _defer(ctx: Any) -> Any:
+    def defer(work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        proxy = create_proxy(task)
+        task.add_done_callback(lambda _t: proxy.destroy())
+        ctx.waitUntil(proxy)
+
+    return defer
+
+
+async def _pump(body: AsyncIterator[bytes], writer: Any, signal: Any) -> None:
+    """Copy the core's chunks into the TransformStream; stop when the client leaves."""
+    task = asyncio.current_task()
+    on_abort = create_proxy(lambda _event: task.cancel() if task is not None else None)
+    watching = signal is not None
+    if watching:
+        signal.addEventListener("abort", on_abort)
+    try:
+        async for chunk in body:
+            if chunk:
+                await writer.write(to_js(chunk))
+    except asyncio.CancelledError:
+        _log("client left; the upstream answer is cancelled")
+    except Exception as exc:
+        _log(f"stream ended early: {type(exc).__name__}")
+    finally:
+        if watching:
+            with contextlib.suppress(Exception):
+                signal.removeEventListener("abort", on_abort)
+        on_abort.destroy()
+        aclose = getattr(body, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(BaseException):
+                await aclose()  # closes the upstream request
+        with contextlib.suppress(Exception):
+            await writer.close()
+
+
+async def _discard(js_request: Any) -> None:
+    """Read an oversized body to its end without keeping it, so the 413 reaches the client
+    (answering while the client is still sending makes some clients see a reset)."""
+    stream = js_request.body
+    if stream is None:
+        return
+    reader = stream.getReader()
+    with contextlib.suppress(Exception):
+        while not (await reader.read()).done:
+            pass
+
+
+def _js_response(body: Any, status: int, headers: tuple[tuple[str, str], ...]) -> Any:
+    return js.Response.new(body, _js_obj({"status": status, "headers": to_js([list(h) for h in headers])}))
+
+
+async def serve(request: Any, env: Any, ctx: Any) -> Any:
+    global _ISOLATE
+    if _ISOLATE is None:
+        _ISOLATE = _Isolate(env)
+    iso = _ISOLATE
+    app = iso.app
+    js_request = request.js_object
+    rt = Runtime(http=iso.http, kv=iso.kv, clock=time.time, defer=_defer(ctx), log=_log)
+    method = str(js_request.method).upper()  # the raw string: any method, no enum to fail on
+    url = urlsplit(str(js_request.url))
+    headers = _headers(js_request.headers)
+    body = b""
+    if method in ("POST", "PUT", "PATCH"):
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > app.cfg.max_body_bytes:
+            await _discard(js_request)  # the core answers 413 from the header alone
+        else:
+            body = (await js_request.arrayBuffer()).to_bytes()
+    core = Request(method=method, path=url.path, headers=headers, body=body, query=url.query)
+    resp: Response = await app.handle(core, rt)
+    if isinstance(resp.body, bytes):
+        payload = to_js(resp.body) if resp.body and resp.status not in (204, 304) and method != "HEAD" else None
+        return _js_response(payload, resp.status, resp.headers)
+    if isinstance(resp.body, Passthrough):
+        # Poe's body goes to the client as it is: no Python per chunk; workerd cancels the
+        # upstream fetch itself when the client leaves
+        return _js_response(resp.body.upstream.native, resp.status, resp.headers)
+    stream = js.TransformStream.new()
+    rt.defer(_pump(resp.body, stream.writable.getWriter(), getattr(js_request, "signal", None)))
+    return _js_response(stream.readable, resp.status, resp.headers)

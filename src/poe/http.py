@@ -1,0 +1,90 @@
+"""What the core sees of HTTP and the outside world; the edges provide it.
+
+A request arrives read (``Request``); the core answers with a ``Response`` whose
+body is bytes, an async iterator of bytes (Python writes every chunk), or a
+``Passthrough``: an upstream response the edge hands to the client as it is
+(the Workers edge pipes the JS stream; no Python per chunk).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+__all__ = [
+    "HttpClient",
+    "KeyValueStore",
+    "OutboundRequest",
+    "Passthrough",
+    "Request",
+    "Response",
+    "Runtime",
+    "UpstreamResponse",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """An incoming request, already read by the edge."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes = b""
+    query: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundRequest:
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamResponse:
+    status: int
+    headers: Mapping[str, str]  # lower-case names
+    body: AsyncIterator[bytes]  # read lazily: an edge that pipes ``native`` never starts it
+    close: Callable[[], Awaitable[None]]  # cancel the body; safe to call twice
+    native: Any = None  # the edge's own body object (a JS ReadableStream), for Passthrough
+
+
+@dataclass(frozen=True, slots=True)
+class Passthrough:
+    """An upstream body sent to the client untouched."""
+
+    upstream: UpstreamResponse
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What the core answers."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes | AsyncIterator[bytes] | Passthrough = b""
+
+
+class HttpClient(Protocol):
+    async def send(self, request: OutboundRequest) -> UpstreamResponse: ...
+
+
+class KeyValueStore(Protocol):
+    async def get(self, key: str) -> str | None: ...
+
+    async def put(self, key: str, value: str, ttl: int | None = None) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What the core may use of the outside world, injected by the edge."""
+
+    http: HttpClient
+    kv: KeyValueStore | None
+    clock: Callable[[], float]  # seconds since the epoch
+    defer: Callable[[Awaitable[Any]], None]  # run after the response (ctx.waitUntil)
+    log: Callable[[str], None]
+    redact: Callable[[str], str] = str  # removes configured secrets from text (set by the app)

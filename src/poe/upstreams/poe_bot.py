@@ -1,0 +1,278 @@
+"""Poe's bot protocol (``POST /bot/<name>``), translated into canonical answer events.
+
+``open_answer`` uploads images, builds the query, and tries keys through the
+pool until the bot's first meaningful event has arrived (the commit point).
+After that the answer is a series of batches of canonical events, one batch per
+upstream read, so a door writes once per read rather than once per event.
+One ``Watchdog`` per answer ends a stalled stream; no timer per read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import secrets
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from ..canonical import AnswerEvent, Batches, ChatRequest, Failure, Finish, KeepAlive, Replace, Usage
+from ..catalogue import Model
+from ..errors import InvalidRequest, ProxyError, UpstreamError, UpstreamTimeout
+from ..estimate import estimate_prompt_tokens, estimate_tokens
+from ..http import OutboundRequest, Runtime, UpstreamResponse
+from ..pool import AttemptFailed, KeyFailedMidAnswer, KeyPool, Opened, open_with_failover, send_attempt, snippet
+from ..settings import Config
+from ..sse import SSEDecoder
+from .bot_answer import Assembler
+from .bot_events import Done, Ping, PoeErrorEvent, PoeEvent, is_meaningful, parse_event
+from .bot_query import query_bytes, to_query
+from .bot_uploads import upload_images
+
+__all__ = ["BotStream", "Watchdog", "classify_error_event", "open_answer", "open_bot"]
+
+# Poe error types caused by the request itself: another key would fail the same way.
+CLIENT_ERROR_TYPES = frozenset({"user_message_too_long", "user_caused_error", "privacy_authorization_error"})
+# Poe's own wording for an exhausted key; generic words ("quota") from a bot's own backend must not cool keys.
+_QUOTA = re.compile(r"enough (compute )?points|insufficient[ _]fund|out of (compute )?points|run out of (compute )?points", re.I)
+# Only explicit rate-limit wording: "try again later" alone is a generic bot error, not a key problem.
+_RATE = re.compile(r"rate[ _-]?limit|too many requests|slow down", re.I)
+DRAIN_SECONDS = 0.5
+DRAIN_BYTES = 65536
+
+
+def classify_error_event(ev: PoeErrorEvent) -> AttemptFailed | ProxyError:
+    """Map a Poe ``error`` event to a retryable failure or a client error."""
+    text = snippet(ev.text) or "The bot reported an error."
+    if ev.error_type in CLIENT_ERROR_TYPES:
+        return InvalidRequest(f"Poe refused the request: {text}", code=ev.error_type)
+    if ev.error_type == "insufficient_fund" or _QUOTA.search(ev.text):
+        return AttemptFailed("out_of_points", "the Poe key is out of compute points")
+    if ev.error_type in ("rate_limit", "rate_limit_exceeded") or _RATE.search(ev.text):
+        return AttemptFailed("rate_limited", "the Poe key hit a rate limit")
+    return UpstreamError(f"The bot reported an error: {text}", code=ev.error_type or "upstream_error")
+
+
+class Watchdog:
+    """Calls ``on_stall`` once nothing arrived for ``idle`` seconds (detected within 1.25 × idle).
+
+    A timer wakes every idle/4 seconds and compares a progress counter; the read path only
+    increments it, which is far cheaper than a timeout around every read.
+    """
+
+    CHECKS = 4
+
+    def __init__(self, idle: float, on_stall: Callable[[], Any]) -> None:
+        self.progress = 0
+        self.fired = False
+        self._period = idle / self.CHECKS
+        self._seen = -1
+        self._quiet = 0
+        self._on_stall = on_stall
+        self._loop = asyncio.get_running_loop()
+        self._handle = self._loop.call_later(self._period, self._check)
+
+    def _check(self) -> None:
+        if self.progress != self._seen:
+            self._seen, self._quiet = self.progress, 0
+        else:
+            self._quiet += 1
+            if self._quiet >= self.CHECKS:
+                self.fired = True
+                self._on_stall()
+                return
+        self._handle = self._loop.call_later(self._period, self._check)
+
+    def stop(self) -> None:
+        self._handle.cancel()
+
+
+class BotStream:
+    """Events of one upstream answer. Buffered events come first, then the rest."""
+
+    def __init__(self, response: UpstreamResponse) -> None:
+        self._response = response
+        self._body: AsyncIterator[bytes] = response.body.__aiter__()
+        self._decoder = SSEDecoder()
+        self._queue: deque[PoeEvent] = deque()
+        self._ended = False
+        self.saw_done = False
+        self.watchdog: Watchdog | None = None
+
+    def watch(self, idle: float) -> None:
+        """From the commit point on: end the stream when Poe goes silent for ``idle`` seconds."""
+        self.watchdog = Watchdog(idle, lambda: asyncio.ensure_future(self._response.close()))
+
+    async def next(self) -> PoeEvent | None:
+        """The next event, None at the end of the body. Raises TimeoutError when the watchdog fired."""
+        while not self._queue:
+            if self._ended:
+                return None
+            try:
+                chunk = await anext(self._body)
+            except StopAsyncIteration:
+                self._ended = True
+                self._check_stall()
+                self._queue.extend(parse_event(e) for e in self._decoder.close())
+                continue
+            except Exception:
+                self._check_stall()
+                raise
+            if self.watchdog is not None:
+                self.watchdog.progress += 1
+            self._queue.extend(parse_event(e) for e in self._decoder.feed(chunk))
+        event = self._queue.popleft()
+        if isinstance(event, Done):
+            self.saw_done = True
+        return event
+
+    def _check_stall(self) -> None:
+        if self.watchdog is not None and self.watchdog.fired:
+            raise TimeoutError
+
+    def push_front(self, events: list[PoeEvent]) -> None:
+        self._queue.extendleft(reversed(events))
+
+    def has_buffered(self) -> bool:
+        """True when the next event is already decoded (no network wait)."""
+        return bool(self._queue)
+
+    async def close(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.stop()
+        if self.saw_done and not self._ended:
+            # read the (tiny) rest after `done` so the connection can be reused, not torn down
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._drain(), DRAIN_SECONDS)
+        await self._response.close()
+
+    async def _drain(self) -> None:
+        size = 0
+        async for chunk in self._body:
+            size += len(chunk)
+            if size > DRAIN_BYTES:
+                return
+        self._ended = True
+
+
+async def open_bot(rt: Runtime, url: str, key: str, body: bytes, *, connect_timeout: float, deadline: float) -> BotStream:
+    """POST the query; return once the answer has started. Raises AttemptFailed or ProxyError."""
+    request = OutboundRequest(
+        "POST",
+        url,
+        {"authorization": f"Bearer {key}", "content-type": "application/json", "accept": "text/event-stream"},
+        body,
+    )
+    response = await send_attempt(rt, request, connect_timeout)
+    stream = BotStream(response)
+    loop = asyncio.get_running_loop()
+    first_event_timeout = max(0.0, deadline - loop.time())
+    held: list[PoeEvent] = []
+    try:
+        async with asyncio.timeout_at(deadline):
+            while True:
+                event = await stream.next()
+                if event is None:
+                    raise AttemptFailed("unavailable", "Poe closed the connection before answering")
+                if isinstance(event, PoeErrorEvent):
+                    raise classify_error_event(event)
+                held.append(event)
+                if is_meaningful(event) or isinstance(event, Done):
+                    stream.push_front(held)
+                    return stream
+    except TimeoutError:
+        # the request's whole TIMEOUT is spent and the bot is slow, not the key: no cool-down, no retry
+        await stream.close()
+        raise UpstreamTimeout(
+            f"The bot did not start answering within the proxy's TIMEOUT ({first_event_timeout:g} s left)."
+        ) from None
+    except BaseException:
+        await stream.close()
+        raise
+
+
+async def open_answer(rt: Runtime, cfg: Config, pool: KeyPool, req: ChatRequest, model: Model) -> Opened[Batches]:
+    """Fail over until the bot starts answering; then its answer as batches of canonical events."""
+    message_id, conversation_id = secrets.token_hex(8), secrets.token_hex(8)
+    url = f"{cfg.base_url}/bot/{model.bot}"
+
+    async def attempt(key: str, connect_timeout: float, deadline: float) -> BotStream:
+        # images go up with the key that will make the call (an upload failure fails over like a call)
+        attachments = await upload_images(rt, cfg, req, key) if any(m.images for m in req.messages) else {}
+        body = query_bytes(to_query(req, attachments=attachments, message_id=message_id, conversation_id=conversation_id))
+        return await open_bot(rt, url, key, body, connect_timeout=connect_timeout, deadline=deadline)
+
+    opened = await open_with_failover(rt, cfg, pool, attempt)
+    stream = opened.value
+    stream.watch(cfg.timeout)
+    asm = Assembler(max_tokens=req.max_tokens, split_reasoning=cfg.reasoning_split)
+    return Opened(_batches(stream, asm, req, opened.on_failure, cfg.timeout), opened.key_index, opened.on_failure)
+
+
+def _usage(req: ChatRequest, asm: Assembler) -> Usage:
+    reasoning = estimate_tokens(asm.reasoning)
+    calls = sum(estimate_tokens(c.name) + estimate_tokens(c.arguments) for c in asm.tool_calls)
+    return Usage(estimate_prompt_tokens(req), estimate_tokens(asm.content) + reasoning + calls, reasoning)
+
+
+def _mid_stream_error(exc: BaseException, idle: float) -> ProxyError:
+    if isinstance(exc, ProxyError):
+        return exc
+    if isinstance(exc, TimeoutError):
+        return UpstreamTimeout(f"Poe stopped sending for {idle:g} s; the answer is incomplete.")
+    return UpstreamError("The connection to Poe broke; the answer is incomplete.")
+
+
+def _bot_error(ev: PoeErrorEvent, on_failure: Callable[[AttemptFailed], None]) -> ProxyError:
+    """An error event after the answer started: too late to fail over, not too late to cool the key."""
+    err = classify_error_event(ev)
+    if isinstance(err, ProxyError):
+        return err
+    on_failure(err)
+    return KeyFailedMidAnswer(f"Poe stopped the answer: {err.detail}.", code=err.kind)
+
+
+async def _batches(
+    stream: BotStream, asm: Assembler, req: ChatRequest, on_failure: Callable[[AttemptFailed], None], idle: float
+) -> Batches:
+    """The answer's canonical events; one batch per upstream read (each write costs a JS round trip)."""
+    batch: list[AnswerEvent] = []
+    failure: ProxyError | None = None
+    try:
+        while True:
+            if batch and not stream.has_buffered():
+                yield batch
+                batch = []
+            try:
+                ev = await stream.next()
+            except Exception as exc:  # a stall or a broken connection after commit
+                failure = _mid_stream_error(exc, idle)
+                break
+            if ev is None:
+                if not stream.saw_done:
+                    failure = UpstreamError("Poe closed the stream early; the answer is incomplete.")
+                break
+            if isinstance(ev, Done):
+                break
+            if isinstance(ev, Ping):
+                batch.append(KeepAlive())
+                continue
+            if isinstance(ev, PoeErrorEvent):
+                failure = _bot_error(ev, on_failure)
+                break
+            piece = asm.feed(ev)
+            if isinstance(piece, Replace) or piece:
+                batch.append(piece)
+            if asm.finish_reason == "length":
+                break
+        if failure is not None:
+            batch.append(Failure(failure))
+        else:
+            tail = asm.flush()
+            if tail:
+                batch.append(tail)
+            batch.append(Finish(asm.final_reason(), _usage(req, asm)))
+        yield batch
+    finally:
+        await stream.close()

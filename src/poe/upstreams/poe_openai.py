@@ -1,0 +1,98 @@
+"""Poe's OpenAI-compatible API (``POST {POE_BASE_URL}/v1/chat/completions``).
+
+For an OpenAI chat request the body goes to Poe as the client sent it, with the
+model id mapped to Poe's bot name and the pool's key in ``Authorization``. The
+commit point is Poe's status: 401/403/402/429/5xx, a redirect or no connection
+fail over to the next key; a 200 is the answer. A streamed 200 is handed to the
+client untouched (``Passthrough``: the Workers edge pipes the JS stream, no
+Python per chunk); a non-streamed one is completed in one pass where Poe's JSON
+lacks fields OpenAI's schema requires.
+
+Poe sends a non-streamed answer's headers only once the answer is complete, and
+nobody has recorded when a streamed answer's headers come, so Poe's headers may
+take up to ``TIMEOUT``: a slow answer is a 504 that does not cool the key, as a
+slow bot is on the bot protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from ..catalogue import Model
+from ..errors import UpstreamError, UpstreamTimeout
+from ..http import OutboundRequest, Runtime, UpstreamResponse
+from ..pool import AttemptFailed, KeyPool, Opened, open_with_failover, read_head, send_attempt
+from ..settings import Config
+
+__all__ = ["MAX_ANSWER_BYTES", "complete", "normalise_completion", "open_chat", "upstream_body"]
+
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
+
+
+def upstream_body(body: dict[str, Any], model: Model) -> bytes:
+    """The client's body for Poe: the bot's name as ``model``; ``developer`` messages as ``system``."""
+    out = dict(body)
+    out["model"] = model.bot
+    messages = body.get("messages")
+    if isinstance(messages, list) and any(isinstance(m, dict) and m.get("role") == "developer" for m in messages):
+        # Poe documents system, user, assistant and tool only
+        out["messages"] = [
+            {**m, "role": "system"} if isinstance(m, dict) and m.get("role") == "developer" else m for m in messages
+        ]
+    return json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+async def open_chat(rt: Runtime, cfg: Config, pool: KeyPool, data: bytes, *, stream: bool) -> Opened[UpstreamResponse]:
+    """POST to Poe with the pool's keys until one is answered with 200."""
+    url = f"{cfg.base_url}/v1/chat/completions"
+    accept = "text/event-stream" if stream else "application/json"
+
+    async def attempt(key: str, _connect_timeout: float, deadline: float) -> UpstreamResponse:
+        request = OutboundRequest(
+            "POST", url, {"authorization": f"Bearer {key}", "content-type": "application/json", "accept": accept}, data
+        )
+        try:
+            return await send_attempt(rt, request, max(0.001, deadline - asyncio.get_running_loop().time()))
+        except AttemptFailed as failure:
+            if failure.kind == "timeout":  # the model is slow, not the key
+                raise UpstreamTimeout(f"Poe did not answer within the proxy's TIMEOUT ({cfg.timeout:g} s).") from None
+            raise
+
+    return await open_with_failover(rt, cfg, pool, attempt)
+
+
+def normalise_completion(obj: Any) -> dict[str, Any]:
+    """Poe's non-streamed answer with what OpenAI's schema requires and Poe leaves out (one pass)."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("choices"), list):
+        raise UpstreamError("Poe answered with something that is not a chat completion.")
+    obj.setdefault("object", "chat.completion")
+    for choice in obj["choices"]:
+        if not isinstance(choice, dict):
+            continue
+        choice.setdefault("logprobs", None)
+        message = choice.get("message")
+        if isinstance(message, dict):
+            message.setdefault("refusal", None)
+            message.setdefault("content", None)
+    return obj
+
+
+async def complete(rt: Runtime, cfg: Config, pool: KeyPool, data: bytes) -> dict[str, Any]:
+    """A non-streamed answer as a normalised dict."""
+    opened = await open_chat(rt, cfg, pool, data, stream=False)
+    response = opened.value
+    try:
+        raw = await read_head(response, MAX_ANSWER_BYTES + 1)
+    except Exception:
+        raise UpstreamError("The connection to Poe broke before the answer was complete.") from None
+    finally:
+        await response.close()
+    if len(raw) > MAX_ANSWER_BYTES:
+        raise UpstreamError(f"Poe's answer is larger than {MAX_ANSWER_BYTES} bytes.")
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        raise UpstreamError("Poe's answer is not valid JSON.") from None
+    return normalise_completion(obj)
