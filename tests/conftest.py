@@ -15,7 +15,16 @@ from demo.upstream import DEMO_MODELS
 from poe.edges.asgi import ProxyASGI
 from tests.support import ACCESS_TOKEN, ServerThread, WranglerDev, upstream_server
 
-TARGETS = ["asgi", pytest.param("workerd", marks=pytest.mark.e2e)]
+# Each API test runs on both runtimes (CPython ASGI, the Worker in workerd) and through both
+# upstream protocols (Poe's OpenAI-compatible API passed through, the bot protocol translated).
+MODES = ("openai", "bot")
+TARGETS = [
+    pytest.param(f"{kind}/{mode}", marks=[pytest.mark.e2e] if kind == "workerd" else [], id=f"{kind}-{mode}")
+    for kind in ("asgi", "workerd")
+    for mode in MODES
+]
+BOT_TARGETS = [p for p in TARGETS if str(p.values[0]).endswith("/bot")]
+OPENAI_TARGETS = [p for p in TARGETS if str(p.values[0]).endswith("/openai")]
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +39,7 @@ class Proxy:
     kind: str  # "asgi" (CPython, self-hosted mode) or "workerd" (wrangler dev)
     url: str
     worker: WranglerDev | None = None
+    mode: str = "openai"  # POE_PROTOCOL
 
     clients: dict[str, openai.OpenAI] = field(default_factory=dict)
 
@@ -70,21 +80,26 @@ class ProxyFactory:
             "POE_UPLOAD_URL": f"{self.upstream.url}/file_upload",
             "CUSTOM_MODELS": DEMO_MODELS,
             "TIMEOUT": "4",
-            "POE_PROTOCOL": "bot",
         }
 
-    def get(self, kind: str, **overrides: str) -> Proxy:
-        env = {**self.defaults(), **overrides}
+    def get(self, target: str, **overrides: str) -> Proxy:
+        """A proxy for ``kind/mode`` (e.g. ``workerd/bot``), shared by the tests that ask for the same."""
+        kind, _, mode = target.partition("/")
+        env = {**self.defaults(), **({"POE_PROTOCOL": mode} if mode else {}), **overrides}
         env = {k: v for k, v in env.items() if v != ""}
         key = (kind, tuple(sorted(env.items())))
         if key not in self._cache:
             self._cache[key] = self.start(kind, env, fresh=False)
         return self._cache[key]
 
-    def start(self, kind: str, env: dict[str, str], *, fresh: bool = True, state_dir: Path | None = None) -> Proxy:
+    def start(self, target: str, env: dict[str, str], *, fresh: bool = True, state_dir: Path | None = None) -> Proxy:
+        kind, _, mode = target.partition("/")
+        if mode:
+            env = {**env, "POE_PROTOCOL": mode}
+        mode = env.get("POE_PROTOCOL", "openai")
         if kind == "asgi":
             server = self._stack.enter_context(ServerThread(ProxyASGI(env, log=False)))
-            proxy = Proxy(kind, server.url)
+            proxy = Proxy(kind, server.url, mode=mode)
             self._stack.callback(proxy.close)
             return proxy
         secret_names = ("POE_APIKEYS", "API_ACCESS_TOKENS")
@@ -97,7 +112,7 @@ class ProxyFactory:
         )
         worker.start()
         self._stack.callback(worker.stop)
-        proxy = Proxy(kind, worker.url, worker)
+        proxy = Proxy(kind, worker.url, worker, mode)
         self._stack.callback(proxy.close)
         return proxy
 
@@ -119,7 +134,19 @@ def proxies(upstream: ServerThread, tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.fixture(params=TARGETS)
 def proxy(request: pytest.FixtureRequest, proxies: ProxyFactory) -> Proxy:
-    """The default proxy, once per runtime: CPython (ASGI) and workerd."""
+    """The default proxy, once per runtime (CPython ASGI, workerd) and upstream protocol."""
+    return proxies.get(request.param)
+
+
+@pytest.fixture(params=BOT_TARGETS)
+def bot_proxy(request: pytest.FixtureRequest, proxies: ProxyFactory) -> Proxy:
+    """For what only the translated bot protocol does (uploads, reasoning markers, max_tokens)."""
+    return proxies.get(request.param)
+
+
+@pytest.fixture(params=OPENAI_TARGETS)
+def openai_proxy(request: pytest.FixtureRequest, proxies: ProxyFactory) -> Proxy:
+    """For what only the passthrough of Poe's OpenAI-compatible API does."""
     return proxies.get(request.param)
 
 

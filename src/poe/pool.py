@@ -115,7 +115,7 @@ def classify_status(status: int, retry_after: float | None, body_text: str) -> A
     if status == 429:
         return AttemptFailed("rate_limited", "the Poe key hit a rate limit (HTTP 429)", retry_after)
     if status >= 500 or status == 408:
-        return AttemptFailed("unavailable", f"Poe answered HTTP {status}")
+        return AttemptFailed("unavailable", f"Poe answered HTTP {status}" + (f" ({text})" if text else ""))
     if status == 404:
         return NotFound("Poe has no bot by this name (upstream HTTP 404).", param="model", code="model_not_found")
     if status == 413:

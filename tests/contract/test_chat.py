@@ -13,7 +13,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import Proxy
+from tests.conftest import Proxy, ProxyFactory
 from tests.support import ACCESS_TOKEN, conformance, content_of, sse_chunks
 
 HEADERS = {"authorization": f"Bearer {ACCESS_TOKEN}"}
@@ -101,8 +101,11 @@ def test_first_chunk_comes_before_the_upstream_finishes(proxy: Proxy, upstream: 
     base = upstream.url  # type: ignore[attr-defined]
     body = {"model": "slowstory", "stream": True, "messages": [{"role": "user", "content": "go"}]}
     with httpx.stream("POST", f"{proxy.url}/v1/chat/completions", json=body, headers=HEADERS, timeout=30) as r:
-        pieces = r.iter_raw()
-        first = next(pieces)
+        first = b""
+        for piece in r.iter_raw():  # up to the first whole event (Poe may split one across reads)
+            first += piece
+            if b"\n\n" in first:
+                break
         assert b'"role":"assistant"' in first
         running = httpx.get(f"{base}/events").json()
         # the story is still being written upstream: the proxy did not buffer it
@@ -121,12 +124,14 @@ def test_catalogue_ids_resolve_case_insensitively(proxy: Proxy) -> None:
         r = post(proxy, {"model": model, "messages": [{"role": "user", "content": "via catalogue"}]})
         assert r.status_code == 200, r.text
         assert r.json()["choices"][0]["message"]["content"] == "via catalogue"
-        assert r.json()["model"] == model
+        # the bot protocol answers with the id asked for; Poe's OpenAI-compatible API echoes the name
+        # it was sent: the id asked for, or for an alias the bot's own name
+        assert r.json()["model"] == model or (proxy.mode == "openai" and r.json()["model"] == "Claude-Sonnet-3.5")
 
 
-def test_parameters_reach_the_bot(proxy: Proxy) -> None:
+def test_parameters_reach_the_bot(bot_proxy: Proxy) -> None:
     r = post(
-        proxy,
+        bot_proxy,
         {
             "model": "echo",
             "temperature": 0.3,
@@ -147,6 +152,40 @@ def test_parameters_reach_the_bot(proxy: Proxy) -> None:
     assert seen["contents"][:3] == ["be brief", "first", "ok"]
     assert seen["temperature"] == 0.3
     assert seen["stop_sequences"] == ["END"]
+
+
+def test_the_whole_request_reaches_poes_openai_api(openai_proxy: Proxy) -> None:
+    image = (
+        "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQABpfZFQAAAAABJRU5ErkJggg=="
+    )
+    r = post(
+        openai_proxy,
+        {
+            "model": "claude-3.5-sonnet",  # an alias: Poe gets the bot's name
+            "temperature": 0.3,
+            "stop": ["END"],
+            "max_tokens": 500,
+            "user": "someone",
+            "thinking_budget": 1024,  # a bot parameter (extra_body in the SDK): forwarded, not lost
+            "messages": [
+                {"role": "developer", "content": "be brief"},
+                {
+                    "role": "user",
+                    "content": [{"type": "text", "text": "first"}, {"type": "image_url", "image_url": {"url": image}}],
+                },
+                {"role": "assistant", "content": "ok"},
+                {"role": "user", "content": "/params"},
+            ],
+        },
+    )
+    assert r.status_code == 200, r.text
+    seen = json.loads(r.json()["choices"][0]["message"]["content"])
+    assert seen["model"] == "Claude-Sonnet-3.5"
+    assert seen["roles"] == ["system", "user", "assistant", "user"]  # developer goes as system
+    assert seen["contents"][:3] == ["be brief", "first", "ok"]
+    assert seen["images"][1] == [image]  # passed as it came: no upload step
+    assert (seen["temperature"], seen["stop"], seen["max_tokens"]) == (0.3, ["END"], 500)
+    assert seen["extra"]["thinking_budget"] == 1024
 
 
 def test_reasoning_is_split_from_the_answer(proxy: Proxy) -> None:
@@ -288,7 +327,13 @@ def test_error_event_before_answer_is_a_400_with_poes_message(proxy: Proxy) -> N
 def test_error_after_streaming_started_ends_with_error_chunk_and_done(proxy: Proxy) -> None:
     r, data = raw_stream(proxy, {"model": "failing", "messages": [{"role": "user", "content": "x"}]})
     assert r.status_code == 200
-    chunks = sse_chunks(data)  # validates: error chunk last, then [DONE]
+    if proxy.mode == "openai":
+        # passed through: Poe's own error frame, then [DONE] (its error object has no param/code)
+        chunks = conformance.parse_sse(data)
+        for chunk in chunks[:-1]:
+            conformance.validate("chat.completion.chunk", chunk)
+    else:
+        chunks = sse_chunks(data)  # validates: error chunk last, then [DONE]
     assert content_of(chunks) == "I will start, but then"
     assert "crashed halfway" in chunks[-1]["error"]["message"]
     assert data.endswith(b"data: [DONE]\n\n")
@@ -297,7 +342,9 @@ def test_error_after_streaming_started_ends_with_error_chunk_and_done(proxy: Pro
         list(proxy.client().chat.completions.create(model="failing", stream=True, messages=[{"role": "user", "content": "x"}]))
 
 
-def test_error_mid_answer_without_streaming_is_502(proxy: Proxy) -> None:
+def test_error_mid_answer_without_streaming_is_502(proxies: ProxyFactory, target: str) -> None:
+    # Poe's OpenAI-compatible API answers a failed bot with HTTP 500, which cools the key: a proxy of its own
+    proxy = proxies.get(target, ERROR_COOLDOWN="0")
     err = assert_error(post(proxy, {"model": "failing", "messages": [{"role": "user", "content": "x"}]}), 502)
     assert "crashed halfway" in str(err["message"])
 

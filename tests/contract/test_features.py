@@ -95,9 +95,9 @@ def test_streamed_tool_call_deltas(proxy: Proxy) -> None:
     assert json.loads(args) == {"city": "Paris"}
 
 
-def test_tool_choice_none_sends_no_tools(proxy: Proxy) -> None:
+def test_tool_choice_none_sends_no_tools(bot_proxy: Proxy) -> None:
     r = post(
-        proxy,
+        bot_proxy,
         {"model": "toolbot", "tools": [WEATHER_TOOL], "tool_choice": "none", "messages": [{"role": "user", "content": "x"}]},
     )
     assert r.status_code == 200
@@ -116,7 +116,7 @@ def test_invalid_tools_name_the_param(proxy: Proxy) -> None:
 # ---------------------------------------------------------------- images in
 
 
-def test_data_uri_image_is_uploaded_once_and_attached(proxy: Proxy, upstream: object) -> None:
+def test_data_uri_image_is_uploaded_once_and_attached(bot_proxy: Proxy, upstream: object) -> None:
     base = upstream.url  # type: ignore[attr-defined]
     image = data_uri(png(noise=os.urandom(8).hex().encode()))
     body = {
@@ -126,19 +126,19 @@ def test_data_uri_image_is_uploaded_once_and_attached(proxy: Proxy, upstream: ob
         ],
     }
     uploads_before = httpx.get(f"{base}/events").json().get("uploads", 0)
-    r = post(proxy, body)
+    r = post(bot_proxy, body)
     assert r.status_code == 200, r.text
     seen = json.loads(r.json()["choices"][0]["message"]["content"])
     assert len(seen["attachments"][0]) == 1 and seen["attachments"][0][0].startswith(f"{base}/files/")
     assert httpx.get(f"{base}/events").json()["uploads"] == uploads_before + 1
     # the same image again, streamed this time: attached, not uploaded again
-    _, data = raw_stream(proxy, body)
+    _, data = raw_stream(bot_proxy, body)
     again = json.loads(content_of(sse_chunks(data)))
     assert again["attachments"] == seen["attachments"]
     assert httpx.get(f"{base}/events").json()["uploads"] == uploads_before + 1
 
 
-def test_https_image_goes_by_download_url(proxy: Proxy) -> None:
+def test_https_image_goes_by_download_url(bot_proxy: Proxy) -> None:
     body = {
         "model": "echo",
         "messages": [
@@ -151,7 +151,7 @@ def test_https_image_goes_by_download_url(proxy: Proxy) -> None:
             }
         ],
     }
-    r = post(proxy, body)
+    r = post(bot_proxy, body)
     assert r.status_code == 200, r.text
     assert len(json.loads(r.json()["choices"][0]["message"]["content"])["attachments"][0]) == 1
 
@@ -248,8 +248,8 @@ def test_cors_allowed_origins_are_configurable(proxies: ProxyFactory, target: st
 # ---------------------------------------------------------------- parameters
 
 
-def test_max_tokens_stops_the_answer_with_length(proxy: Proxy) -> None:
-    completion = proxy.client().chat.completions.create(
+def test_max_tokens_stops_the_answer_with_length(bot_proxy: Proxy) -> None:
+    completion = bot_proxy.client().chat.completions.create(
         model="slowstory", max_tokens=5, messages=[{"role": "user", "content": "go"}]
     )
     assert completion.choices[0].finish_reason == "length"

@@ -237,7 +237,7 @@ async def test_openai_statuses_fail_over_and_cool_the_key(status: int, headers: 
     if status == 429:
         assert pool.cooling(0, 1000.0).until == 1007.0  # type: ignore[union-attr]
     sent = json.loads(peer.calls[-1].body or b"")
-    assert sent["model"] == "Bot" and sent["messages"][0]["role"] == "system"
+    assert sent["model"] == "bot" and sent["messages"][0]["role"] == "system"  # the same bot, as asked
     answer = json.loads(resp.body)  # type: ignore[arg-type]
     # what OpenAI's schema requires and Poe leaves out
     assert answer["choices"][0]["logprobs"] is None and answer["choices"][0]["message"]["refusal"] is None

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from ..answer import collect_with_restart
 from ..canonical import Batches, ChatRequest, Delta, Failure, Finish, KeepAlive, Replace
 from ..catalogue import Catalogue
+from ..data_uri import check_images
 from ..errors import ProxyError, error_body
 from ..http import Passthrough, Response, Runtime
 from ..pool import KeyPool
@@ -33,6 +34,7 @@ async def handle_chat(rt: Runtime, cfg: Config, catalogue: Catalogue, pool: KeyP
     req = parse_chat_request(body)
     model = catalogue.resolve(req.model)
     if (model.protocol or cfg.protocol) == "openai":
+        check_images(req, cfg.max_image_bytes)
         data = poe_openai.upstream_body(body, model)
         if req.stream:
             upstream = (await poe_openai.open_chat(rt, cfg, pool, data, stream=True)).value

@@ -9,23 +9,20 @@ same image is uploaded once per isolate (cached by content hash).
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hashlib
 import json
-import re
 import secrets
 from collections import OrderedDict
 
 from ..canonical import ChatRequest, ImagePart
+from ..data_uri import decode_data_uri
 from ..errors import InvalidRequest, UpstreamError
 from ..http import OutboundRequest, Runtime
 from ..pool import AttemptFailed, classify_status, parse_retry_after, read_head
 from ..settings import Config
 
-__all__ = ["UPLOADS", "decode_data_uri", "encode_multipart", "upload_images"]
+__all__ = ["UPLOADS", "encode_multipart", "upload_images"]
 
-_DATA_URI = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?((?:;[\w-]+=[^;,]*)*)(;base64)?,", re.I)
 _CACHE_SIZE = 256
 
 
@@ -38,41 +35,6 @@ class _LRU(OrderedDict[str, dict[str, str]]):
 
 
 UPLOADS = _LRU()  # content hash -> attachment, for this isolate's life
-
-
-def decode_data_uri(uri: str, param: str, max_bytes: int) -> tuple[str, bytes]:
-    m = _DATA_URI.match(uri)
-    if not m or not m.group(3):
-        raise InvalidRequest(
-            f"Invalid image data URI in '{param}': expected data:image/<type>;base64,<data>.",
-            param=param,
-            code="invalid_image_url",
-        )
-    mime = (m.group(1) or "").lower()
-    if not mime.startswith("image/"):
-        raise InvalidRequest(
-            f"Invalid image in '{param}': the data URI's type is {mime or 'missing'}, expected image/*.",
-            param=param,
-            code="invalid_image_format",
-        )
-    payload = uri[m.end() :]
-    if len(payload) * 3 // 4 > max_bytes + 3:
-        raise InvalidRequest(
-            f"The image in '{param}' is larger than {max_bytes} bytes (MAX_IMAGE_BYTES).", param=param, code="image_too_large"
-        )
-    try:
-        data = base64.b64decode("".join(payload.split()), validate=True)  # MIME-wrapped base64 is fine
-    except (binascii.Error, ValueError):
-        raise InvalidRequest(
-            f"Invalid image in '{param}': the base64 data does not decode.", param=param, code="invalid_image_url"
-        ) from None
-    if not data:
-        raise InvalidRequest(f"Invalid image in '{param}': it is empty.", param=param, code="invalid_image_url")
-    if len(data) > max_bytes:
-        raise InvalidRequest(
-            f"The image in '{param}' is larger than {max_bytes} bytes (MAX_IMAGE_BYTES).", param=param, code="image_too_large"
-        )
-    return mime, data
 
 
 def encode_multipart(fields: list[tuple[str, str | tuple[str, str, bytes]]]) -> tuple[str, bytes]:

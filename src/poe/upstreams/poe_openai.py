@@ -32,9 +32,14 @@ MAX_ANSWER_BYTES = 32 * 1024 * 1024
 
 
 def upstream_body(body: dict[str, Any], model: Model) -> bytes:
-    """The client's body for Poe: the bot's name as ``model``; ``developer`` messages as ``system``."""
+    """The client's body for Poe: the bot's name as ``model``; ``developer`` messages as ``system``.
+
+    Poe matches names case-insensitively and echoes the name it was sent, so a client that
+    asked for ``gpt-4o`` sees ``gpt-4o`` in the answer; an alias is sent as the bot's name.
+    """
     out = dict(body)
-    out["model"] = model.bot
+    asked = str(body.get("model", "")).strip()
+    out["model"] = asked if asked.lower() == model.bot.lower() else model.bot
     messages = body.get("messages")
     if isinstance(messages, list) and any(isinstance(m, dict) and m.get("role") == "developer" for m in messages):
         # Poe documents system, user, assistant and tool only

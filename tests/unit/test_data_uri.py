@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
+from poe.data_uri import decode_data_uri
 from poe.errors import InvalidRequest
-from poe.upstreams.bot_uploads import decode_data_uri
 
 
 def test_line_wrapped_base64_is_accepted():
