@@ -21,9 +21,11 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
 
 vars=()
+# POE_PROTOCOL=bot make dev: the translated bot protocol instead of the OpenAI-compatible passthrough
+if [[ -n "${POE_PROTOCOL:-}" ]]; then vars+=(--var "POE_PROTOCOL:$POE_PROTOCOL"); fi
 MODEL=gpt-4o
 if ! grep -q '^POE_APIKEYS=.' .dev.vars; then
-  log "no POE_APIKEYS in .dev.vars: starting the demo Poe upstream on 127.0.0.1:$DEMO_PORT"
+  log "no POE_APIKEYS in .dev.vars: starting the demo Poe upstream (both Poe APIs) on 127.0.0.1:$DEMO_PORT"
   .venv/bin/python demo/upstream.py --port "$DEMO_PORT" &
   pids+=($!)
   models="$(.venv/bin/python -c 'from demo.upstream import DEMO_MODELS; print(DEMO_MODELS)')"
@@ -39,7 +41,7 @@ for _ in $(seq 1 240); do
 done
 cat >&2 <<MSG
 
-  Poe Proxy is running on http://127.0.0.1:$PORT  (Ctrl-C stops it)
+  Poe Proxy is running on http://127.0.0.1:$PORT  (upstream protocol: ${POE_PROTOCOL:-openai}; Ctrl-C stops it)
 
   curl -N http://127.0.0.1:$PORT/v1/chat/completions \\
     -H 'Authorization: Bearer $TOKEN' -H 'Content-Type: application/json' \\

@@ -68,8 +68,9 @@ class App:
         except Exception as exc:  # never a traceback to the client
             rt.log(f"internal error: {type(exc).__name__}: {exc}")
             resp = error_response(ProxyError("The proxy hit an internal error; see the Worker logs."))
-        elapsed = (time.monotonic() - started) * 1000
-        rt.log(f"{req.method} {req.path} -> {resp.status} ({elapsed:.0f} ms to headers)")
+        if resp.status >= 400:  # the platform logs every request; a log line costs CPU, so only failures get one
+            elapsed = (time.monotonic() - started) * 1000
+            rt.log(f"{req.method} {req.path[:200]} -> {resp.status} ({elapsed:.0f} ms)")
         return Response(resp.status, resp.headers + self._cors_headers(req), resp.body)
 
     async def _route(self, req: Request, rt: Runtime) -> Response:

@@ -135,7 +135,7 @@ SETTINGS: tuple[Setting, ...] = (
         "var",
         20.0,
         "`20`",
-        "seconds for Poe's response headers before trying the next key",
+        "bot protocol: seconds for Poe's response headers before trying the next key",
         _number(1),
     ),
     Setting(

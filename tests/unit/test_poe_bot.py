@@ -126,3 +126,77 @@ def test_a_bots_own_quota_wording_does_not_cool_keys():
     # a bot relaying its backend's "quota" error is a bot error, not an exhausted Poe key
     failure = classify_error_event(PoeErrorEvent("Upstream said: You exceeded your current quota, check your plan."))
     assert not isinstance(failure, AttemptFailed)
+
+
+# ---------------------------------------------------------------- the watchdog
+
+
+async def test_watchdog_fires_once_nothing_arrives_for_the_idle_time() -> None:
+    import asyncio
+
+    from poe.upstreams.poe_bot import Watchdog
+
+    fired: list[float] = []
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    dog = Watchdog(0.2, lambda: fired.append(loop.time() - start))
+    await asyncio.sleep(0.4)
+    dog.stop()
+    assert dog.fired and len(fired) == 1
+    assert 0.2 <= fired[0] <= 0.35  # idle, at most idle + a quarter (plus scheduling)
+
+
+async def test_watchdog_stays_quiet_while_progress_is_made() -> None:
+    import asyncio
+
+    from poe.upstreams.poe_bot import Watchdog
+
+    dog = Watchdog(0.2, lambda: None)
+    for _ in range(8):  # 0.4 s of steady progress: twice the idle time
+        await asyncio.sleep(0.05)
+        dog.progress += 1
+    dog.stop()
+    assert not dog.fired
+
+
+async def test_a_stream_that_goes_silent_after_it_started_ends_with_a_timeout() -> None:
+    import asyncio
+    import json
+    from collections.abc import AsyncIterator
+
+    from poe.canonical import Delta, Failure
+    from poe.catalogue import Model
+    from poe.errors import UpstreamTimeout
+    from poe.http import OutboundRequest, Runtime, UpstreamResponse
+    from poe.pool import KeyPool
+    from poe.upstreams.poe_bot import open_answer
+
+    closed = asyncio.Event()
+
+    class Stalling:
+        async def send(self, request: OutboundRequest) -> UpstreamResponse:
+            async def body() -> AsyncIterator[bytes]:
+                yield b'event: text\ndata: {"text": "partial"}\n\n'
+                await closed.wait()  # silent until the watchdog closes the response
+                raise ConnectionError("aborted")
+
+            async def close() -> None:
+                closed.set()
+
+            return UpstreamResponse(200, {}, body(), close)
+
+    cfg = Config.defaults(api_keys=("k",), access_tokens=("t",), protocol="bot", timeout=1.0)
+    rt = Runtime(http=Stalling(), kv=None, clock=lambda: 0.0, defer=lambda _w: None, log=lambda _l: None)
+    req = parse_chat(json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+    opened = await open_answer(rt, cfg, KeyPool(("k",), cfg), req, Model("m", "M", "custom"))
+    events = [ev async for batch in opened.value for ev in batch]
+    assert events[0] == Delta(content="partial")
+    assert isinstance(events[-1], Failure) and isinstance(events[-1].error, UpstreamTimeout)
+    assert "stopped sending" in events[-1].error.message
+
+
+def parse_chat(raw: str):  # type: ignore[no-untyped-def]
+    from poe.doors.common import load_json
+    from poe.doors.openai_parse import parse_chat_request
+
+    return parse_chat_request(load_json(raw.encode()))
