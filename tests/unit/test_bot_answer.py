@@ -384,3 +384,15 @@ def test_a_bare_json_chunk_does_not_commit_the_answer():
     assert not is_meaningful(JsonData({"choices": [{"delta": {"role": "assistant", "content": ""}}]}))
     assert is_meaningful(JsonData({"choices": [{"delta": {"content": "hi"}}]}))
     assert is_meaningful(JsonData({"choices": [{"delta": {"tool_calls": [{"index": 0}]}}]}))
+
+
+@given(st.text())
+def test_the_text_frame_shortcut_equals_the_full_chunk(text: str) -> None:
+    from poe.doors.openai_wire import ChunkWriter
+    from poe.sse import encode_data
+
+    fast, slow = ChunkWriter("chatcmpl-1", 7, 'odd "model"'), ChunkWriter("chatcmpl-1", 7, 'odd "model"')
+    assert fast.text_frame(text) is None  # the first delta carries the role: no shortcut
+    fast.delta(Delta(content="a"))
+    slow.delta(Delta(content="a"))
+    assert fast.text_frame(text) == encode_data(slow.delta(Delta(content=text)))

@@ -71,7 +71,8 @@ async def stream_chunks(batches: Batches, req: ChatRequest, rt: Runtime) -> Asyn
             out = bytearray()
             for ev in batch:
                 if isinstance(ev, Delta):
-                    out += encode_data(writer.delta(ev))
+                    frame = writer.text_frame(ev.content) if not (ev.reasoning or ev.tool_calls) else None
+                    out += frame if frame is not None else encode_data(writer.delta(ev))
                 elif isinstance(ev, Replace):
                     if ev.content or ev.reasoning:
                         text = "\n\n" + ev.content if ev.content else ""

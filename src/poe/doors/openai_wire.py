@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -36,6 +37,22 @@ class ChunkWriter:
         self.created = created
         self.model = model
         self._role_sent = False
+        # the frame of a text-only delta, split around the text: most chunks of an answer are these,
+        # and filling in one string is far cheaper than building and serialising a dict each time
+        head = json.dumps(
+            self._chunk([{"index": 0, "delta": {"content": "\0"}, "logprobs": None, "finish_reason": None}]),
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        before, _, after = head.partition('"\\u0000"')
+        self._text_head = b"data: " + before.encode()
+        self._text_tail = after.encode() + b"\n\n"
+
+    def text_frame(self, text: str) -> bytes | None:
+        """The SSE frame of a delta with only ``text`` (None until the role went out)."""
+        if not self._role_sent:
+            return None
+        return self._text_head + json.dumps(text, ensure_ascii=False).encode() + self._text_tail
 
     def _chunk(self, choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> dict[str, Any]:
         chunk: dict[str, Any] = {
