@@ -91,23 +91,25 @@ def snippet(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _error_message(body_text: str) -> str:
-    """The message of an OpenAI/Anthropic-shaped error body, else the text itself."""
+def _error_fields(body_text: str) -> tuple[str, str]:
+    """(message, code) of an OpenAI/Anthropic-shaped error body; else (the text, "")."""
     try:
         obj = json.loads(body_text)
     except ValueError:
-        return body_text
+        return body_text, ""
     err = obj.get("error") if isinstance(obj, dict) else None
     if isinstance(err, dict) and isinstance(err.get("message"), str):
-        return str(err["message"])
+        code = err.get("code")
+        return str(err["message"]), code if isinstance(code, str) else ""
     if isinstance(obj, dict) and isinstance(obj.get("detail"), str):
-        return str(obj["detail"])
-    return body_text
+        return str(obj["detail"]), ""
+    return body_text, ""
 
 
 def classify_status(status: int, retry_after: float | None, body_text: str) -> AttemptFailed | ProxyError:
     """Map a non-200 upstream status to a retryable failure or a client error."""
-    text = snippet(_error_message(body_text)) if "<html" not in body_text[:200].lower() else ""
+    message, code = _error_fields(body_text)
+    text = snippet(message) if "<html" not in body_text[:200].lower() else ""
     if status in (401, 403):
         return AttemptFailed("invalid_key", f"Poe rejected the API key (HTTP {status})")
     if status == 402:
@@ -116,7 +118,7 @@ def classify_status(status: int, retry_after: float | None, body_text: str) -> A
         return AttemptFailed("rate_limited", "the Poe key hit a rate limit (HTTP 429)", retry_after)
     if status >= 500 or status == 408:
         return AttemptFailed("unavailable", f"Poe answered HTTP {status}" + (f" ({text})" if text else ""))
-    if status == 404:
+    if status == 404 or (status == 400 and code == "model_not_found"):  # Poe's docs give both
         return NotFound("Poe has no bot by this name (upstream HTTP 404).", param="model", code="model_not_found")
     if status == 413:
         return InvalidRequest(

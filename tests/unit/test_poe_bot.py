@@ -200,3 +200,12 @@ def parse_chat(raw: str):  # type: ignore[no-untyped-def]
     from poe.doors.openai_parse import parse_chat_request
 
     return parse_chat_request(load_json(raw.encode()))
+
+
+def test_an_unknown_model_is_a_404_in_either_of_poes_shapes() -> None:
+    for status, body in (
+        (404, '{"error": {"message": "no such model", "type": "not_found_error"}}'),
+        (400, '{"error": {"message": "Model x not found", "type": "invalid_request_error", "code": "model_not_found"}}'),
+    ):
+        err = classify_status(status, None, body)
+        assert isinstance(err, NotFound) and err.param == "model" and err.code == "model_not_found"

@@ -29,15 +29,11 @@ def test_chinese_readme_lists_every_setting_with_its_default() -> None:
             assert rows[s.name][1] == s.shown, s.name
 
 
-def test_wrangler_vars_are_settings_with_their_defaults() -> None:
+def test_wrangler_vars_are_settings_that_parse() -> None:
     config = tomllib.loads((ROOT / "wrangler.toml").read_text())
     for table in (config["vars"], config["env"]["production"]["vars"]):
-        assert set(table) <= set(ENV_NAMES)
-        parsed = load_config({k: str(v) for k, v in table.items()})
-        defaults = load_config({})
-        for name in table:
-            field = next(s.field for s in SETTINGS if s.name == name)
-            assert getattr(parsed, field) == getattr(defaults, field), f"wrangler.toml sets {name} to other than its default"
+        assert set(table) <= set(ENV_NAMES), "wrangler.toml sets a var that is not a setting"
+        load_config({k: str(v) for k, v in table.items()})  # raises ConfigError on a bad value
 
 
 def test_no_secret_in_wrangler_toml() -> None:
