@@ -63,6 +63,12 @@ class SSEDecoder:
             if text.startswith("\n"):
                 text = text[1:]
         buf = self._buf + text
+        if "\r" not in buf:  # the common case: LF line ends, split without a regex
+            lines = buf.split("\n")
+            self._buf = lines.pop()
+            for line in lines:
+                self._line(line, out)
+            return out
         start = 0
         for m in _EOL.finditer(buf):
             self._line(buf[start : m.start()], out)
