@@ -29,13 +29,13 @@ def decode_data_uri(uri: str, param: str, max_bytes: int) -> tuple[str, bytes]:
             param=param,
             code="invalid_image_format",
         )
-    payload = uri[m.end() :]
+    payload = "".join(uri[m.end() :].split())  # MIME-wrapped base64 is fine
     if len(payload) * 3 // 4 > max_bytes + 3:
         raise InvalidRequest(
             f"The image in '{param}' is larger than {max_bytes} bytes (MAX_IMAGE_BYTES).", param=param, code="image_too_large"
         )
     try:
-        data = base64.b64decode("".join(payload.split()), validate=True)  # MIME-wrapped base64 is fine
+        data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidRequest(
             f"Invalid image in '{param}': the base64 data does not decode.", param=param, code="invalid_image_url"

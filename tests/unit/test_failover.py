@@ -277,3 +277,29 @@ async def test_a_model_pinned_to_the_bot_protocol_uses_it() -> None:
     body = {"model": "bot", "messages": [{"role": "user", "content": "hi"}]}
     resp = await handle_chat(runtime(peer), cfg, Catalogue(cfg.custom_models), KeyPool(keys, cfg), json.dumps(body).encode())
     assert resp.status == 200 and peer.keys_used("/bot/Bot") == ["k1"]
+
+
+async def test_a_connection_broken_before_the_first_event_fails_over() -> None:
+    class Breaking(Peer):
+        async def send(self, request: OutboundRequest) -> UpstreamResponse:
+            self.calls.append(request)
+            if request.headers["authorization"].endswith("k1"):
+
+                async def broken() -> AsyncIterator[bytes]:
+                    raise ConnectionResetError("reset by peer")
+                    yield b""  # an async generator
+
+                async def close() -> None:
+                    return None
+
+                return UpstreamResponse(200, {}, broken(), close)
+            return await super().send(request)
+
+    keys = ("k1", "k2")
+    peer = Breaking(lambda r: OK)
+    cfg = config(keys)
+    pool = KeyPool(keys, cfg)
+    opened = await open_bot_answer(runtime(peer), cfg, pool)
+    assert opened.key_index == 1
+    assert pool.cooling(0, 1000.0) is not None and pool.cooling(0, 1000.0).reason == "unavailable"  # type: ignore[union-attr]
+    await opened.value.close()

@@ -187,6 +187,12 @@ async def open_bot(rt: Runtime, url: str, key: str, body: bytes, *, connect_time
         raise UpstreamTimeout(
             f"The bot did not start answering within the proxy's TIMEOUT ({first_event_timeout:g} s left)."
         ) from None
+    except (AttemptFailed, ProxyError):
+        await stream.close()
+        raise
+    except Exception as exc:  # the connection broke before the bot answered: another key may do
+        await stream.close()
+        raise AttemptFailed("unavailable", f"the connection to Poe broke before answering ({type(exc).__name__})") from None
     except BaseException:
         await stream.close()
         raise
