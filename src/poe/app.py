@@ -18,7 +18,7 @@ from .http import Request, Response, Runtime
 from .pool import KeyPool
 from .settings import Config, load_config
 
-__all__ = ["App", "app_for", "error_response"]
+__all__ = ["App", "error_response"]
 
 CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
 MODELS_PATHS = ("/v1/models", "/models")
@@ -171,16 +171,3 @@ class App:
             ("access-control-allow-headers", requested or ALLOWED_HEADERS),
             ("access-control-max-age", "86400"),
         )
-
-
-_APPS: dict[tuple[tuple[str, str], ...], App] = {}
-
-
-def app_for(env: Mapping[str, str]) -> App:
-    """One App per distinct configuration, kept for the process's life (the ASGI edge and tests)."""
-    key = tuple(sorted(env.items()))
-    app = _APPS.get(key)
-    if app is None:
-        _APPS.clear()  # a new configuration replaces the old one
-        app = _APPS[key] = App(env)
-    return app

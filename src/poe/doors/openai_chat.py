@@ -18,7 +18,7 @@ from ..errors import ProxyError, error_body
 from ..http import Passthrough, Response, Runtime
 from ..pool import KeyPool
 from ..settings import Config
-from ..sse import DONE, encode_data
+from ..sse import DONE, encode_comment, encode_data
 from ..upstreams import poe_bot, poe_openai
 from .common import SSE_HEADERS, json_response, load_json
 from .openai_parse import parse_chat_request
@@ -26,7 +26,7 @@ from .openai_wire import ChunkWriter, completion, new_completion_id, usage_dict
 
 __all__ = ["handle_chat", "stream_chunks"]
 
-PING = b": ping\n\n"
+PING = encode_comment("ping")
 
 
 async def handle_chat(rt: Runtime, cfg: Config, catalogue: Catalogue, pool: KeyPool, raw: bytes) -> Response:

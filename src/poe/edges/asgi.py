@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from ..app import app_for
+from ..app import App
 from ..http import OutboundRequest, Passthrough, Request, Runtime, UpstreamResponse
 from ..settings import ENV_NAMES
 
@@ -79,6 +79,7 @@ class MemoryKV:
 class ProxyASGI:
     def __init__(self, env: Mapping[str, str], *, log: bool = True) -> None:
         self.env = dict(env)
+        self.app = App(self.env)  # one per server: settings, catalogue and pool parsed once
         self.kv = MemoryKV()
         self._http: HttpxClient | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -108,7 +109,7 @@ class ProxyASGI:
             return
         if self._http is None:
             self._http = HttpxClient()
-        app = app_for(self.env)
+        app = self.app
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         body = b""
         declared = headers.get("content-length", "")
