@@ -14,8 +14,8 @@ import math
 import os
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,14 +25,12 @@ from typing import IO
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tests.support import DEV_ENV, dev_command, free_port  # noqa: E402  (one way to launch wrangler dev)
+
 PROC = Path("/proc")
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ---------------------------------------------------------------- /proc
@@ -236,30 +234,6 @@ class Process(Server):
         return self
 
 
-def wrangler_command() -> list[str]:
-    local = ROOT / "node_modules" / ".bin" / "wrangler"
-    if local.exists():
-        return [str(local)]
-    found = shutil.which("wrangler")
-    if not found:
-        raise ServerError("wrangler not found: run scripts/bench.sh (it installs it) or `make setup`")
-    return [found]
-
-
-def dev_flags(config: Path) -> list[str]:
-    """Extra `wrangler dev` arguments for a Python Worker on the offline runtime (as scripts/lib.sh's WRANGLER_FLAGS).
-
-    ../shared/workerd-offline (MINIFLARE_WORKERD_PATH set) needs python_workers_development, given on the
-    command line, whose list replaces wrangler.toml's: so the Worker's own flags are repeated first.
-    """
-    import tomllib
-
-    flags: list[str] = tomllib.loads(config.read_text()).get("compatibility_flags", [])
-    if not os.environ.get("MINIFLARE_WORKERD_PATH") or "python_workers" not in flags:
-        return []
-    return [arg for flag in [*flags, "python_workers_development"] for arg in ("--compatibility-flags", flag)]
-
-
 class Wrangler(Server):
     """`wrangler dev` of a copy of a Worker project; ``meter`` is the workerd that runs the Worker.
 
@@ -309,27 +283,11 @@ class Wrangler(Server):
     def _start(self, timeout: float) -> Wrangler:
         t0 = time.monotonic()
         self._prepare()
-        flags = dev_flags(self.workdir / "wrangler.toml")
         for _ in range(3):
             self.port = free_port()
             seen = len(self.logs())
-            cmd = [
-                *wrangler_command(),
-                "dev",
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--inspector-port",
-                str(free_port()),
-                "--persist-to",
-                str(self.workdir / "state"),
-                "--show-interactive-dev-session=false",
-                *flags,
-            ]
-            for k, v in self.variables.items():
-                cmd += ["--var", f"{k}:{v}"]
-            env = {**os.environ, "WRANGLER_SEND_METRICS": "false", "CI": "true", "NO_COLOR": "1"}
+            cmd = dev_command(self.workdir, self.port, self.workdir / "state", self.variables)
+            env = {**os.environ, **DEV_ENV}
             self._spawn(cmd, env, self.workdir)
             if self._wait_ready(self.url + self.ready_path, timeout):
                 break

@@ -103,20 +103,44 @@ def wrangler_command() -> list[str]:
 
     found = shutil.which("wrangler")
     if not found:
-        raise RuntimeError("wrangler not found: run `make setup` (npm install) first")
+        raise RuntimeError("wrangler not found: run `make test` or `make bench` (they install it) first")
     return [found]
 
 
-def offline_flags() -> list[str]:
-    """workerd-offline's bundle needs python_workers_development (command line only; the list
-    replaces wrangler.toml's, so it repeats those)."""
+def offline_flags(config: Path = ROOT / "wrangler.toml") -> list[str]:
+    """workerd-offline's bundle needs python_workers_development for a Python Worker (command line
+    only; the list replaces the Worker's own, so it repeats those)."""
     import os
     import tomllib
 
-    if not os.environ.get("MINIFLARE_WORKERD_PATH"):
+    flags: list[str] = tomllib.loads(config.read_text()).get("compatibility_flags", [])
+    if not os.environ.get("MINIFLARE_WORKERD_PATH") or "python_workers" not in flags:
         return []
-    flags = [*tomllib.loads((ROOT / "wrangler.toml").read_text())["compatibility_flags"], "python_workers_development"]
-    return [arg for flag in flags for arg in ("--compatibility-flags", flag)]
+    return [arg for flag in [*flags, "python_workers_development"] for arg in ("--compatibility-flags", flag)]
+
+
+def dev_command(workdir: Path, port: int, state_dir: Path, variables: dict[str, str]) -> list[str]:
+    """`wrangler dev` of the Worker in ``workdir`` on 127.0.0.1:``port``, local state in ``state_dir``."""
+    cmd = [
+        *wrangler_command(),
+        "dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--inspector-port",
+        str(free_port()),
+        "--persist-to",
+        str(state_dir),
+        "--show-interactive-dev-session=false",
+        *offline_flags(workdir / "wrangler.toml"),
+    ]
+    for k, v in variables.items():
+        cmd += ["--var", f"{k}:{v}"]
+    return cmd
+
+
+DEV_ENV = {"WRANGLER_SEND_METRICS": "false", "CI": "true", "NO_COLOR": "1"}
 
 
 class WranglerDev:
@@ -161,23 +185,8 @@ class WranglerDev:
         import os
         import subprocess
 
-        cmd = [
-            *wrangler_command(),
-            "dev",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--inspector-port",
-            str(free_port()),
-            "--persist-to",
-            str(self.state_dir),
-            "--show-interactive-dev-session=false",
-            *offline_flags(),
-        ]
-        for k, v in self.variables.items():
-            cmd += ["--var", f"{k}:{v}"]
-        env = {**os.environ, "WRANGLER_SEND_METRICS": "false", "CI": "true", "NO_COLOR": "1"}
+        cmd = dev_command(self.workdir, self.port, self.state_dir, self.variables)
+        env = {**os.environ, **DEV_ENV}
         self.log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             cmd, cwd=self.workdir, stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True
