@@ -112,8 +112,7 @@ class ProxyASGI:
         app = self.app
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         body = b""
-        declared = headers.get("content-length", "")
-        too_big = declared.isdigit() and int(declared) > app.cfg.max_body_bytes
+        too_big = app.declared_too_large(headers)
         while not too_big:
             message = await receive()
             body += message.get("body", b"")

@@ -185,8 +185,7 @@ async def serve(request: Any, env: Any, ctx: Any) -> Any:
     headers = _headers(js_request.headers)
     body = b""
     if method in ("POST", "PUT", "PATCH"):
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > app.cfg.max_body_bytes:
+        if app.declared_too_large(headers):
             await _discard(js_request)  # the core answers 413 from the header alone
         else:
             body = (await js_request.arrayBuffer()).to_bytes()
