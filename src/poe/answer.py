@@ -1,16 +1,19 @@
-"""A whole canonical answer, for doors that answer without streaming."""
+"""A canonical answer from whichever upstream serves the model; whole, for doors that do not stream."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from .canonical import Batches, Delta, Failure, Finish, Replace, ToolCall, Usage
+from .canonical import Batches, ChatRequest, Delta, Failure, Finish, Replace, ToolCall, Usage
+from .catalogue import Model
 from .errors import UpstreamError
 from .http import Runtime
 from .pool import KeyFailedMidAnswer, KeyPool, Opened
+from .settings import Config
+from .upstreams import poe_bot, poe_openai
 
-__all__ = ["Collected", "collect", "collect_with_restart"]
+__all__ = ["Collected", "collect", "collect_answer", "collect_with_restart", "open_answer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +67,14 @@ async def collect_with_restart(open_answer: Callable[[], Awaitable[Opened[Batche
             if attempt == len(pool) - 1 or not pool.healthy(rt.clock()):
                 raise
     raise AssertionError("unreachable")  # the loop returns or raises
+
+
+async def open_answer(rt: Runtime, cfg: Config, pool: KeyPool, req: ChatRequest, model: Model) -> Opened[Batches]:
+    """The answer as canonical events, from the upstream the model (or ``POE_PROTOCOL``) names."""
+    if (model.protocol or cfg.protocol) == "openai":
+        return await poe_openai.open_answer(rt, cfg, pool, req, model)
+    return await poe_bot.open_answer(rt, cfg, pool, req, model)
+
+
+async def collect_answer(rt: Runtime, cfg: Config, pool: KeyPool, req: ChatRequest, model: Model) -> Collected:
+    return await collect_with_restart(lambda: open_answer(rt, cfg, pool, req, model), pool, rt)

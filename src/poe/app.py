@@ -9,6 +9,7 @@ from typing import Any
 from . import __version__
 from .auth import check_access
 from .catalogue import Catalogue
+from .doors.anthropic_messages import anthropic_error_response, handle_count_tokens, handle_messages
 from .doors.common import json_response
 from .doors.images import handle_generation
 from .doors.models import handle_model, handle_models
@@ -23,7 +24,19 @@ __all__ = ["App", "error_response"]
 CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
 MODELS_PATHS = ("/v1/models", "/models")
 IMAGES_PATHS = ("/v1/images/generations", "/images/generations")
-ALLOWED_HEADERS = "authorization, content-type, x-api-key, openai-organization, openai-project, x-stainless-arch, x-stainless-lang, x-stainless-os, x-stainless-package-version, x-stainless-retry-count, x-stainless-runtime, x-stainless-runtime-version, x-stainless-timeout"
+MESSAGES_PATHS = ("/v1/messages", "/messages")
+COUNT_TOKENS_PATHS = ("/v1/messages/count_tokens", "/messages/count_tokens")
+RESPONSES_PATHS = ("/v1/responses", "/responses")
+ENDPOINTS = (
+    "/v1/chat/completions",
+    "/v1/responses",
+    "/v1/messages",
+    "/v1/messages/count_tokens",
+    "/v1/models",
+    "/v1/images/generations",
+    "/health",
+)
+ALLOWED_HEADERS = "authorization, content-type, x-api-key, anthropic-version, anthropic-beta, openai-organization, openai-project, x-stainless-arch, x-stainless-lang, x-stainless-os, x-stainless-package-version, x-stainless-retry-count, x-stainless-runtime, x-stainless-runtime-version, x-stainless-timeout"
 
 
 def declared_length(headers: Mapping[str, str]) -> int:
@@ -69,14 +82,21 @@ class App:
                 resp = await self._route(req, rt)
         except ProxyError as err:
             err.message = self.redact(err.message)  # e.g. an upstream body echoed in a 400
-            resp = error_response(err)
+            resp = self._error(req, err)
         except Exception as exc:  # never a traceback to the client
             rt.log(f"internal error: {type(exc).__name__}: {exc}")
-            resp = error_response(ProxyError("The proxy hit an internal error; see the Worker logs."))
+            resp = self._error(req, ProxyError("The proxy hit an internal error; see the Worker logs."))
         if resp.status >= 400:  # the platform logs every request; a log line costs CPU, so only failures get one
             elapsed = (time.monotonic() - started) * 1000
             rt.log(f"{req.method} {req.path[:200]} -> {resp.status} ({elapsed:.0f} ms)")
         return Response(resp.status, resp.headers + self._cors_headers(req), resp.body)
+
+    @staticmethod
+    def _error(req: Request, err: ProxyError) -> Response:
+        """The error in the shape of the protocol the client called."""
+        if req.path.rstrip("/") in (*MESSAGES_PATHS, *COUNT_TOKENS_PATHS):
+            return anthropic_error_response(err)
+        return error_response(err)
 
     async def _route(self, req: Request, rt: Runtime) -> Response:
         path = req.path.rstrip("/") or "/"
@@ -87,6 +107,14 @@ class App:
             self._method(req, "POST")
             self._guard(req)
             return await handle_chat(rt, self.cfg, self.catalogue, self.pool, req.body)
+        if path in MESSAGES_PATHS:
+            self._method(req, "POST")
+            self._guard(req)
+            return await handle_messages(rt, self.cfg, self.catalogue, self.pool, req.body)
+        if path in COUNT_TOKENS_PATHS:
+            self._method(req, "POST")
+            self._guard(req)
+            return handle_count_tokens(self.catalogue, req.body)
         if path in MODELS_PATHS:
             self._method(req, "GET", "HEAD")
             self._guard(req)
@@ -102,10 +130,7 @@ class App:
             self._method(req, "POST")
             self._guard(req)
             return await handle_generation(rt, self.cfg, self.catalogue, self.pool, req.body)
-        raise NotFound(
-            f"Unknown path {req.method} {path[:200]}. This proxy serves /v1/chat/completions, /v1/models, /v1/images/generations and /health.",
-            code="unknown_url",
-        )
+        raise NotFound(f"Unknown path {req.method} {path[:200]}. This proxy serves {', '.join(ENDPOINTS)}.", code="unknown_url")
 
     def declared_too_large(self, headers: Mapping[str, str]) -> bool:
         """For the edges: the body need not be read, the 413 follows from Content-Length alone."""
@@ -135,7 +160,7 @@ class App:
         return {
             "name": "poe-proxy",
             "version": __version__,
-            "endpoints": ["/v1/chat/completions", "/v1/models", "/v1/images/generations", "/health"],
+            "endpoints": list(ENDPOINTS),
         }
 
     async def _health(self, rt: Runtime) -> dict[str, Any]:

@@ -76,6 +76,7 @@ class ChatRequest:
     stream: bool = False
     include_usage: bool = False
     temperature: float | None = None
+    top_p: float | None = None
     stop: tuple[str, ...] = ()
     max_tokens: int | None = None
     user: str | None = None
@@ -85,6 +86,9 @@ class ChatRequest:
     parallel_tool_calls: bool = True
     logit_bias: Mapping[str, float] = field(default_factory=dict)
     json_mode: bool = False
+    # reasoning asked for by the client: OpenAI's effort words, Anthropic's token budget
+    reasoning_effort: str | None = None
+    thinking_budget: int | None = None
 
 
 # ---------------------------------------------------------------- the answer

@@ -11,6 +11,7 @@ and may pin a model to one upstream protocol there (``id=bot:BotName``).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -79,6 +80,24 @@ def parse_custom_models(raw: str) -> tuple[Model, ...]:
     return tuple(out)
 
 
+# Anthropic's model ids (claude-sonnet-4-5-20250929, claude-opus-4-6) name Poe's Claude bots
+# (Claude-Sonnet-4.5, Claude-Opus-4.6): clients such as Claude Code send them as they are.
+_ANTHROPIC_ID = re.compile(r"^claude-(opus|sonnet|haiku)-(\d+)(?:-(\d))?(?:-\d{8}|-latest)?$")
+_ANTHROPIC_OLD_ID = re.compile(r"^claude-(\d+)(?:-(\d))?-(opus|sonnet|haiku)(?:-\d{8}|-latest)?$")  # claude-3-5-haiku-20241022
+
+
+def _anthropic_id(key: str) -> Model | None:
+    m = _ANTHROPIC_ID.match(key)
+    if m is not None:
+        family, major, minor = m.groups()
+    elif (old := _ANTHROPIC_OLD_ID.match(key)) is not None:
+        major, minor, family = old.groups()
+    else:
+        return None
+    bot = f"Claude-{family.capitalize()}-{major}" + (f".{minor}" if minor else "")
+    return Model(id=key, bot=bot, owned_by="anthropic")
+
+
 class Catalogue:
     """Model ids -> Poe bots: the built-in list, the aliases, then CUSTOM_MODELS on top."""
 
@@ -102,6 +121,8 @@ class Catalogue:
         model = self._index.get(key)
         if model is None and key.startswith("poe/"):  # "poe/gpt-4o" style prefixes
             model = self._index.get(key[4:])
+        if model is None:
+            model = _anthropic_id(key)
         if model is None:
             raise NotFound(
                 f"The model '{model_id[:100]}' does not exist or is not available through this proxy. "

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from ..answer import collect_with_restart
-from ..canonical import Batches, ChatRequest, Delta, Failure, Finish, KeepAlive, Replace
+from ..answer import collect_answer, open_answer
+from ..canonical import AnswerEvent, Batches, ChatRequest, Delta, Finish, KeepAlive, Replace
 from ..catalogue import Catalogue
 from ..data_uri import check_images
 from ..errors import ProxyError, error_body
@@ -19,10 +19,11 @@ from ..http import Passthrough, Response, Runtime
 from ..pool import KeyPool
 from ..settings import Config
 from ..sse import DONE, encode_comment, encode_data
-from ..upstreams import poe_bot, poe_openai
+from ..upstreams import poe_openai
 from .common import SSE_HEADERS, json_response, load_json
 from .openai_parse import parse_chat_request
 from .openai_wire import ChunkWriter, completion, new_completion_id, usage_dict
+from .streaming import write_stream
 
 __all__ = ["handle_chat", "stream_chunks"]
 
@@ -42,9 +43,9 @@ async def handle_chat(rt: Runtime, cfg: Config, catalogue: Catalogue, pool: KeyP
             return Response(200, (("content-type", ctype), *SSE_HEADERS[1:]), Passthrough(upstream))
         return json_response(200, await poe_openai.complete(rt, cfg, pool, data))
     if req.stream:
-        opened = await poe_bot.open_answer(rt, cfg, pool, req, model)
+        opened = await open_answer(rt, cfg, pool, req, model)
         return Response(200, SSE_HEADERS, stream_chunks(opened.value, req, rt))
-    answer = await collect_with_restart(lambda: poe_bot.open_answer(rt, cfg, pool, req, model), pool, rt)
+    answer = await collect_answer(rt, cfg, pool, req, model)
     obj = completion(
         completion_id=new_completion_id(),
         created=int(rt.clock()),
@@ -58,38 +59,36 @@ async def handle_chat(rt: Runtime, cfg: Config, catalogue: Catalogue, pool: KeyP
     return json_response(200, obj)
 
 
-def _error_chunk(rt: Runtime, err: ProxyError) -> bytes:
-    err.message = rt.redact(err.message)
-    return encode_data(error_body(err)) + DONE
+class ChunkStream:
+    """Canonical events as ``chat.completion.chunk`` frames, ending in ``[DONE]``."""
+
+    def __init__(self, req: ChatRequest, rt: Runtime) -> None:
+        self.writer = ChunkWriter(new_completion_id(), int(rt.clock()), req.model)
+        self.include_usage = req.include_usage
+
+    def feed(self, ev: AnswerEvent) -> bytes:
+        writer = self.writer
+        if isinstance(ev, Delta):
+            frame = writer.text_frame(ev.content) if not (ev.reasoning or ev.tool_calls) else None
+            return frame if frame is not None else encode_data(writer.delta(ev))
+        if isinstance(ev, Replace):
+            if ev.content or ev.reasoning:
+                text = "\n\n" + ev.content if ev.content else ""
+                return encode_data(writer.delta(Delta(content=text, reasoning=ev.reasoning)))
+            return b""
+        if isinstance(ev, KeepAlive):
+            return PING  # keeps idle client connections open
+        if isinstance(ev, Finish):
+            out = encode_data(writer.finish(ev.reason))
+            if self.include_usage:
+                out += encode_data(writer.usage_chunk(usage_dict(ev.usage)))
+            return out + DONE
+        return b""
+
+    def error(self, err: ProxyError) -> bytes:
+        return encode_data(error_body(err)) + DONE
 
 
-async def stream_chunks(batches: Batches, req: ChatRequest, rt: Runtime) -> AsyncIterator[bytes]:
+def stream_chunks(batches: Batches, req: ChatRequest, rt: Runtime) -> AsyncIterator[bytes]:
     """Canonical events as ``chat.completion.chunk`` frames: one write per batch; always ends in ``[DONE]``."""
-    writer = ChunkWriter(new_completion_id(), int(rt.clock()), req.model)
-    try:
-        async for batch in batches:
-            out = bytearray()
-            for ev in batch:
-                if isinstance(ev, Delta):
-                    frame = writer.text_frame(ev.content) if not (ev.reasoning or ev.tool_calls) else None
-                    out += frame if frame is not None else encode_data(writer.delta(ev))
-                elif isinstance(ev, Replace):
-                    if ev.content or ev.reasoning:
-                        text = "\n\n" + ev.content if ev.content else ""
-                        out += encode_data(writer.delta(Delta(content=text, reasoning=ev.reasoning)))
-                elif isinstance(ev, KeepAlive):
-                    out += PING  # keeps idle client connections open
-                elif isinstance(ev, Finish):
-                    out += encode_data(writer.finish(ev.reason))
-                    if req.include_usage:
-                        out += encode_data(writer.usage_chunk(usage_dict(ev.usage)))
-                    out += DONE
-                elif isinstance(ev, Failure):
-                    out += _error_chunk(rt, ev.error)
-            if out:
-                yield bytes(out)
-    except Exception as exc:  # a bug must still end the stream properly
-        rt.log(f"internal error while streaming: {type(exc).__name__}")
-        yield _error_chunk(rt, ProxyError("The proxy hit an internal error; the answer is incomplete."))
-    finally:
-        await batches.aclose()
+    return write_stream(batches, ChunkStream(req, rt), rt)

@@ -8,11 +8,11 @@ ignored; known fields we cannot honour are rejected by name (see README).
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from ..canonical import ChatRequest, FunctionTool, ImagePart, Message, Role, ToolCall
 from ..errors import InvalidRequest
+from .fields import bad_type, boolean, integer, number, objects, string, unsupported
 
 __all__ = ["parse_chat_request"]
 
@@ -25,82 +25,6 @@ _ROLES: dict[str, Role] = {
 }
 
 
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
-def _bad_type(param: str, expected: str, value: Any) -> InvalidRequest:
-    return InvalidRequest(
-        f"Invalid type for '{param}': expected {expected}, but got {_type_name(value)}.",
-        param=param,
-        code="invalid_type",
-    )
-
-
-def _str(obj: dict[str, Any], key: str, param: str, *, required: bool = False) -> str | None:
-    value = obj.get(key)
-    if value is None:
-        if required:
-            raise InvalidRequest(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
-        return None
-    if not isinstance(value, str):
-        raise _bad_type(param, "a string", value)
-    return value
-
-
-def _bool(obj: dict[str, Any], key: str, default: bool, param: str | None = None) -> bool:
-    value = obj.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise _bad_type(param or key, "a boolean", value)
-    return value
-
-
-def _number(obj: dict[str, Any], key: str, lo: float, hi: float) -> float | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
-        raise _bad_type(key, "a number", value)
-    if not lo <= value <= hi:
-        raise InvalidRequest(
-            f"Invalid value for '{key}': {value} is not between {lo:g} and {hi:g}.",
-            param=key,
-            code="invalid_value",
-        )
-    return float(value)
-
-
-def _int(obj: dict[str, Any], key: str, lo: int) -> int | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _bad_type(key, "an integer", value)
-    if value < lo:
-        raise InvalidRequest(
-            f"Invalid value for '{key}': {value} is less than the minimum of {lo}.",
-            param=key,
-            code="invalid_value",
-        )
-    return value
-
-
-def _unsupported(param: str, why: str) -> InvalidRequest:
-    return InvalidRequest(f"'{param}' is not supported by this proxy: {why}", param=param, code="unsupported_parameter")
-
-
 # ---------------------------------------------------------------- messages
 
 
@@ -110,7 +34,7 @@ def _content(raw: Any, param: str, role: Role) -> tuple[str, tuple[ImagePart, ..
     if isinstance(raw, str):
         return raw, ()
     if not isinstance(raw, list):
-        raise _bad_type(param, "a string or an array of content parts", raw)
+        raise bad_type(param, "a string or an array of content parts", raw)
     texts: list[str] = []
     images: list[ImagePart] = []
     for i, part in enumerate(raw):
@@ -119,13 +43,13 @@ def _content(raw: Any, param: str, role: Role) -> tuple[str, tuple[ImagePart, ..
             texts.append(part)
             continue
         if not isinstance(part, dict):
-            raise _bad_type(p, "an object", part)
+            raise bad_type(p, "an object", part)
         kind = part.get("type")
         if kind in ("text", "input_text", "refusal"):
             key = "refusal" if kind == "refusal" else "text"
             text = part.get(key)
             if not isinstance(text, str):
-                raise _bad_type(f"{p}.{key}", "a string", text)
+                raise bad_type(f"{p}.{key}", "a string", text)
             texts.append(text)
         elif kind == "image_url":
             if role != "user":
@@ -150,10 +74,10 @@ def _image(raw: Any, param: str) -> ImagePart:
         raw_url = raw.get("url")
         detail = raw.get("detail") if isinstance(raw.get("detail"), str) else None
         if not isinstance(raw_url, str):
-            raise _bad_type(f"{param}.url", "a string", raw_url)
+            raise bad_type(f"{param}.url", "a string", raw_url)
         url, param = raw_url, f"{param}.url"
     else:
-        raise _bad_type(param, "an object with 'url'", raw)
+        raise bad_type(param, "an object with 'url'", raw)
     if not (url.startswith("https://") or url.startswith("http://") or url.startswith("data:")):
         raise InvalidRequest(
             f"Invalid image URL in '{param}': expected an http(s) URL or a data: URI.",
@@ -163,38 +87,24 @@ def _image(raw: Any, param: str) -> ImagePart:
     return ImagePart(url=url, detail=detail, param=param)
 
 
-def _objects(raw: Any, param: str) -> list[tuple[str, dict[str, Any]]]:
-    """A JSON array of objects (null: none), each with its param path."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise _bad_type(param, "an array", raw)
-    out = []
-    for i, item in enumerate(raw):
-        if not isinstance(item, dict):
-            raise _bad_type(f"{param}[{i}]", "an object", item)
-        out.append((f"{param}[{i}]", item))
-    return out
-
-
 def _function(obj: dict[str, Any], param: str) -> dict[str, Any]:
     fn = obj.get("function")
     if not isinstance(fn, dict):
-        raise _bad_type(f"{param}.function", "an object", fn)
+        raise bad_type(f"{param}.function", "an object", fn)
     return fn
 
 
 def _tool_calls(raw: Any, param: str) -> tuple[ToolCall, ...]:
     calls: list[ToolCall] = []
-    for p, call in _objects(raw, param):
+    for p, call in objects(raw, param):
         fn = _function(call, p)
-        call_id = _str(call, "id", f"{p}.id", required=True)
-        name = _str(fn, "name", f"{p}.function.name", required=True)
+        call_id = string(call, "id", f"{p}.id", required=True)
+        name = string(fn, "name", f"{p}.function.name", required=True)
         args = fn.get("arguments", "")
         if isinstance(args, (dict, list)):  # lenient: some clients send parsed JSON
             args = json.dumps(args)
         if not isinstance(args, str):
-            raise _bad_type(f"{p}.function.arguments", "a string", args)
+            raise bad_type(f"{p}.function.arguments", "a string", args)
         assert call_id is not None and name is not None
         calls.append(ToolCall(id=call_id, name=name, arguments=args))
     return tuple(calls)
@@ -203,7 +113,7 @@ def _tool_calls(raw: Any, param: str) -> tuple[ToolCall, ...]:
 def _message(raw: Any, i: int) -> Message:
     param = f"messages[{i}]"
     if not isinstance(raw, dict):
-        raise _bad_type(param, "an object", raw)
+        raise bad_type(param, "an object", raw)
     role_raw = raw.get("role")
     if role_raw is None:
         raise InvalidRequest(
@@ -222,13 +132,13 @@ def _message(raw: Any, i: int) -> Message:
             f"Missing required parameter: '{param}.content'.", param=f"{param}.content", code="missing_required_parameter"
         )
     content, images = _content(raw.get("content"), f"{param}.content", role)
-    name = _str(raw, "name", f"{param}.name")
+    name = string(raw, "name", f"{param}.name")
     tool_calls = _tool_calls(raw.get("tool_calls"), f"{param}.tool_calls") if role == "assistant" else ()
     tool_call_id = None
     if role == "tool":
-        tool_call_id = _str(raw, "tool_call_id", f"{param}.tool_call_id", required=True)
+        tool_call_id = string(raw, "tool_call_id", f"{param}.tool_call_id", required=True)
     if role == "user" and raw.get("content") is None:
-        raise _bad_type(f"{param}.content", "a string or an array of content parts", None)
+        raise bad_type(f"{param}.content", "a string or an array of content parts", None)
     return Message(role=role, content=content, images=images, name=name, tool_calls=tool_calls, tool_call_id=tool_call_id)
 
 
@@ -246,13 +156,13 @@ def _tools(body: dict[str, Any]) -> tuple[FunctionTool, ...]:
         )
         key = "functions"
     tools: list[FunctionTool] = []
-    for p, tool in _objects(raw, key):
+    for p, tool in objects(raw, key):
         if tool.get("type", "function") != "function":
             raise InvalidRequest(
                 f"Invalid value for '{p}.type': only 'function' tools are supported.", param=f"{p}.type", code="invalid_value"
             )
         fn = _function(tool, p)
-        name = _str(fn, "name", f"{p}.function.name", required=True)
+        name = string(fn, "name", f"{p}.function.name", required=True)
         assert name is not None
         if not name or len(name) > 64 or not all((c.isascii() and c.isalnum()) or c in "_-" for c in name):
             raise InvalidRequest(
@@ -264,7 +174,7 @@ def _tools(body: dict[str, Any]) -> tuple[FunctionTool, ...]:
         if params is None:
             params = {"type": "object", "properties": {}}
         if not isinstance(params, dict):
-            raise _bad_type(f"{p}.function.parameters", "an object", params)
+            raise bad_type(f"{p}.function.parameters", "an object", params)
         params = {"type": "object", "properties": {}, **params}
         required = params.get("required")
         if (
@@ -280,7 +190,7 @@ def _tools(body: dict[str, Any]) -> tuple[FunctionTool, ...]:
                 code="invalid_function_parameters",
             )
         tools.append(
-            FunctionTool(name=name, description=_str(fn, "description", f"{p}.function.description") or "", parameters=params)
+            FunctionTool(name=name, description=string(fn, "description", f"{p}.function.description") or "", parameters=params)
         )
     return tuple(tools)
 
@@ -308,14 +218,14 @@ def _tool_choice(body: dict[str, Any], tools: tuple[FunctionTool, ...]) -> str:
                 f"Invalid value for '{param}': the named function is not among 'tools'.", param=param, code="invalid_value"
             )
         return name
-    raise _bad_type(param, "a string or an object", raw)
+    raise bad_type(param, "a string or an object", raw)
 
 
 # ---------------------------------------------------------------- the request
 
 
 def parse_chat_request(body: dict[str, Any]) -> ChatRequest:
-    model = _str(body, "model", "model", required=True)
+    model = string(body, "model", "model", required=True)
     assert model is not None
     if not model.strip():
         raise InvalidRequest("Invalid value for 'model': it is empty.", param="model", code="invalid_value")
@@ -324,26 +234,26 @@ def parse_chat_request(body: dict[str, Any]) -> ChatRequest:
     if raw_messages is None:
         raise InvalidRequest("Missing required parameter: 'messages'.", param="messages", code="missing_required_parameter")
     if not isinstance(raw_messages, list):
-        raise _bad_type("messages", "an array", raw_messages)
+        raise bad_type("messages", "an array", raw_messages)
     if not raw_messages:
         raise InvalidRequest(
             "Invalid 'messages': empty array. Expected an array with minimum length 1.", param="messages", code="empty_array"
         )
     messages = tuple(_message(m, i) for i, m in enumerate(raw_messages))
 
-    stream = _bool(body, "stream", False)
+    stream = boolean(body, "stream", False)
     include_usage = False
     opts = body.get("stream_options")
     if opts is not None:
         if not isinstance(opts, dict):
-            raise _bad_type("stream_options", "an object", opts)
-        include_usage = _bool(opts, "include_usage", False, "stream_options.include_usage")
+            raise bad_type("stream_options", "an object", opts)
+        include_usage = boolean(opts, "include_usage", False, "stream_options.include_usage")
 
-    temperature = _number(body, "temperature", 0.0, 2.0)
-    _number(body, "top_p", 0.0, 1.0)  # validated, not forwarded (Poe has no top_p)
-    _number(body, "presence_penalty", -2.0, 2.0)
-    _number(body, "frequency_penalty", -2.0, 2.0)
-    _int(body, "seed", -(2**63))
+    temperature = number(body, "temperature", 0.0, 2.0)
+    top_p = number(body, "top_p", 0.0, 1.0)
+    number(body, "presence_penalty", -2.0, 2.0)
+    number(body, "frequency_penalty", -2.0, 2.0)
+    integer(body, "seed", -(2**63))
 
     stop_raw = body.get("stop")
     stop: tuple[str, ...] = ()
@@ -354,36 +264,36 @@ def parse_chat_request(body: dict[str, Any]) -> ChatRequest:
             raise InvalidRequest("Invalid 'stop': at most 4 sequences are allowed.", param="stop", code="invalid_value")
         for i, s in enumerate(stop_raw):
             if not isinstance(s, str):
-                raise _bad_type(f"stop[{i}]", "a string", s)
+                raise bad_type(f"stop[{i}]", "a string", s)
         stop = tuple(stop_raw)
     elif stop_raw is not None:
-        raise _bad_type("stop", "a string or an array of strings", stop_raw)
+        raise bad_type("stop", "a string or an array of strings", stop_raw)
 
-    max_tokens = _int(body, "max_completion_tokens", 1)
+    max_tokens = integer(body, "max_completion_tokens", 1)
     if max_tokens is None:
-        max_tokens = _int(body, "max_tokens", 1)
+        max_tokens = integer(body, "max_tokens", 1)
 
-    n = _int(body, "n", 1)
+    n = integer(body, "n", 1)
     if n is not None and n != 1:
-        raise _unsupported("n", "Poe returns one answer per request; send n=1 or leave it out.")
-    if _bool(body, "logprobs", False):
-        raise _unsupported("logprobs", "Poe does not report token log-probabilities.")
+        raise unsupported("n", "Poe returns one answer per request; send n=1 or leave it out.")
+    if boolean(body, "logprobs", False):
+        raise unsupported("logprobs", "Poe does not report token log-probabilities.")
     if body.get("top_logprobs"):
-        raise _unsupported("top_logprobs", "Poe does not report token log-probabilities.")
+        raise unsupported("top_logprobs", "Poe does not report token log-probabilities.")
     modalities = body.get("modalities")
     if modalities is not None and (not isinstance(modalities, list) or any(m != "text" for m in modalities)):
-        raise _unsupported("modalities", "only text output is available.")
+        raise unsupported("modalities", "only text output is available.")
     if body.get("audio") is not None:
-        raise _unsupported("audio", "audio output is not available through Poe.")
+        raise unsupported("audio", "audio output is not available through Poe.")
 
     logit_bias_raw = body.get("logit_bias")
     logit_bias: dict[str, float] = {}
     if logit_bias_raw is not None:
         if not isinstance(logit_bias_raw, dict):
-            raise _bad_type("logit_bias", "an object", logit_bias_raw)
+            raise bad_type("logit_bias", "an object", logit_bias_raw)
         for k, v in logit_bias_raw.items():
             if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise _bad_type(f"logit_bias.{k}", "a number", v)
+                raise bad_type(f"logit_bias.{k}", "a number", v)
             if not -100 <= v <= 100:
                 raise InvalidRequest(
                     f"Invalid value for 'logit_bias.{k}': {v} is not between -100 and 100.",
@@ -396,7 +306,7 @@ def parse_chat_request(body: dict[str, Any]) -> ChatRequest:
     fmt = body.get("response_format")
     if fmt is not None:
         if not isinstance(fmt, dict) or not isinstance(fmt.get("type"), str):
-            raise _bad_type("response_format", "an object with 'type'", fmt)
+            raise bad_type("response_format", "an object with 'type'", fmt)
         if fmt["type"] not in ("text", "json_object", "json_schema"):
             raise InvalidRequest(
                 f"Invalid value for 'response_format.type': {json.dumps(fmt['type'])}.",
@@ -407,7 +317,7 @@ def parse_chat_request(body: dict[str, Any]) -> ChatRequest:
 
     tools = _tools(body)
     tool_choice = _tool_choice(body, tools)
-    user = _str(body, "user", "user")
+    user = string(body, "user", "user")
 
     return ChatRequest(
         model=model.strip(),
@@ -415,12 +325,13 @@ def parse_chat_request(body: dict[str, Any]) -> ChatRequest:
         stream=stream,
         include_usage=include_usage,
         temperature=temperature,
+        top_p=top_p,
         stop=stop,
         max_tokens=max_tokens,
         user=user,
         tools=tools,
         tool_choice=tool_choice,
-        parallel_tool_calls=_bool(body, "parallel_tool_calls", True),
+        parallel_tool_calls=boolean(body, "parallel_tool_calls", True),
         logit_bias=logit_bias,
         json_mode=json_mode,
     )

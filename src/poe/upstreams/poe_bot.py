@@ -10,25 +10,22 @@ One ``Watchdog`` per answer ends a stalled stream; no timer per read.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import secrets
-from collections import deque
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import Callable
 
 from ..canonical import AnswerEvent, Batches, ChatRequest, Failure, Finish, KeepAlive, Replace, Usage
 from ..catalogue import Model
 from ..errors import InvalidRequest, ProxyError, UpstreamError, UpstreamTimeout
 from ..estimate import estimate_prompt_tokens, estimate_tokens
-from ..http import OutboundRequest, Runtime, UpstreamResponse
+from ..http import OutboundRequest, Runtime
 from ..pool import AttemptFailed, KeyFailedMidAnswer, KeyPool, Opened, open_with_failover, send_attempt, snippet
 from ..settings import Config
-from ..sse import SSEDecoder
 from .bot_answer import Assembler
 from .bot_events import Done, Ping, PoeErrorEvent, PoeEvent, is_meaningful, parse_event
 from .bot_query import query_bytes, to_query
 from .bot_uploads import upload_images
+from .event_stream import EventStream, Watchdog, mid_stream_error
 
 __all__ = ["BotStream", "Watchdog", "classify_error_event", "open_answer", "open_bot"]
 
@@ -38,8 +35,7 @@ CLIENT_ERROR_TYPES = frozenset({"user_message_too_long", "user_caused_error", "p
 _QUOTA = re.compile(r"enough (compute )?points|insufficient[ _]fund|out of (compute )?points|run out of (compute )?points", re.I)
 # Only explicit rate-limit wording: "try again later" alone is a generic bot error, not a key problem.
 _RATE = re.compile(r"rate[ _-]?limit|too many requests|slow down", re.I)
-DRAIN_SECONDS = 0.5
-DRAIN_BYTES = 65536
+BotStream = EventStream[PoeEvent]
 
 
 def classify_error_event(ev: PoeErrorEvent) -> AttemptFailed | ProxyError:
@@ -54,108 +50,6 @@ def classify_error_event(ev: PoeErrorEvent) -> AttemptFailed | ProxyError:
     return UpstreamError(f"The bot reported an error: {text}", code=ev.error_type or "upstream_error")
 
 
-class Watchdog:
-    """Calls ``on_stall`` once nothing arrived for ``idle`` seconds (detected within 1.25 × idle).
-
-    A timer wakes every idle/4 seconds and compares a progress counter; the read path only
-    increments it, which is far cheaper than a timeout around every read.
-    """
-
-    CHECKS = 4
-
-    def __init__(self, idle: float, on_stall: Callable[[], Any]) -> None:
-        self.progress = 0
-        self.fired = False
-        self._period = idle / self.CHECKS
-        self._seen = -1
-        self._quiet = 0
-        self._on_stall = on_stall
-        self._loop = asyncio.get_running_loop()
-        self._handle = self._loop.call_later(self._period, self._check)
-
-    def _check(self) -> None:
-        if self.progress != self._seen:
-            self._seen, self._quiet = self.progress, 0
-        else:
-            self._quiet += 1
-            if self._quiet >= self.CHECKS:
-                self.fired = True
-                self._on_stall()
-                return
-        self._handle = self._loop.call_later(self._period, self._check)
-
-    def stop(self) -> None:
-        self._handle.cancel()
-
-
-class BotStream:
-    """Events of one upstream answer. Buffered events come first, then the rest."""
-
-    def __init__(self, response: UpstreamResponse) -> None:
-        self._response = response
-        self._body: AsyncIterator[bytes] = response.body.__aiter__()
-        self._decoder = SSEDecoder()
-        self._queue: deque[PoeEvent] = deque()
-        self._ended = False
-        self.saw_done = False
-        self.watchdog: Watchdog | None = None
-
-    def watch(self, idle: float) -> None:
-        """From the commit point on: end the stream when Poe goes silent for ``idle`` seconds."""
-        self.watchdog = Watchdog(idle, lambda: asyncio.ensure_future(self._response.close()))
-
-    async def next(self) -> PoeEvent | None:
-        """The next event, None at the end of the body. Raises TimeoutError when the watchdog fired."""
-        while not self._queue:
-            if self._ended:
-                return None
-            try:
-                chunk = await anext(self._body)
-            except StopAsyncIteration:
-                self._ended = True
-                self._check_stall()
-                self._queue.extend(parse_event(e) for e in self._decoder.close())
-                continue
-            except Exception:
-                self._check_stall()
-                raise
-            if self.watchdog is not None:
-                self.watchdog.progress += 1
-            self._queue.extend(parse_event(e) for e in self._decoder.feed(chunk))
-        event = self._queue.popleft()
-        if isinstance(event, Done):
-            self.saw_done = True
-        return event
-
-    def _check_stall(self) -> None:
-        if self.watchdog is not None and self.watchdog.fired:
-            raise TimeoutError
-
-    def push_front(self, events: list[PoeEvent]) -> None:
-        self._queue.extendleft(reversed(events))
-
-    def has_buffered(self) -> bool:
-        """True when the next event is already decoded (no network wait)."""
-        return bool(self._queue)
-
-    async def close(self) -> None:
-        if self.watchdog is not None:
-            self.watchdog.stop()
-        if self.saw_done and not self._ended:
-            # read the (tiny) rest after `done` so the connection can be reused, not torn down
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._drain(), DRAIN_SECONDS)
-        await self._response.close()
-
-    async def _drain(self) -> None:
-        size = 0
-        async for chunk in self._body:
-            size += len(chunk)
-            if size > DRAIN_BYTES:
-                return
-        self._ended = True
-
-
 async def open_bot(rt: Runtime, url: str, key: str, body: bytes, *, connect_timeout: float, deadline: float) -> BotStream:
     """POST the query; return once the answer has started. Raises AttemptFailed or ProxyError."""
     request = OutboundRequest(
@@ -165,7 +59,7 @@ async def open_bot(rt: Runtime, url: str, key: str, body: bytes, *, connect_time
         body,
     )
     response = await send_attempt(rt, request, connect_timeout)
-    stream = BotStream(response)
+    stream = BotStream(response, parse_event, lambda ev: isinstance(ev, Done))
     loop = asyncio.get_running_loop()
     first_event_timeout = max(0.0, deadline - loop.time())
     held: list[PoeEvent] = []
@@ -222,14 +116,6 @@ def _usage(req: ChatRequest, asm: Assembler) -> Usage:
     return Usage(estimate_prompt_tokens(req), estimate_tokens(asm.content) + reasoning + calls, reasoning)
 
 
-def _mid_stream_error(exc: BaseException, idle: float) -> ProxyError:
-    if isinstance(exc, ProxyError):
-        return exc
-    if isinstance(exc, TimeoutError):
-        return UpstreamTimeout(f"Poe stopped sending for {idle:g} s; the answer is incomplete.")
-    return UpstreamError("The connection to Poe broke; the answer is incomplete.")
-
-
 def _bot_error(ev: PoeErrorEvent, on_failure: Callable[[AttemptFailed], None]) -> ProxyError:
     """An error event after the answer started: too late to fail over, not too late to cool the key."""
     err = classify_error_event(ev)
@@ -253,7 +139,7 @@ async def _batches(
             try:
                 ev = await stream.next()
             except Exception as exc:  # a stall or a broken connection after commit
-                failure = _mid_stream_error(exc, idle)
+                failure = mid_stream_error(exc, idle)
                 break
             if ev is None:
                 if not stream.saw_done:

@@ -20,13 +20,18 @@ import asyncio
 import json
 from typing import Any
 
+from ..canonical import AnswerEvent, Batches, ChatRequest, Failure, Finish
 from ..catalogue import Model
-from ..errors import UpstreamError, UpstreamTimeout
+from ..data_uri import check_images
+from ..errors import InvalidRequest, ProxyError, UpstreamError, UpstreamTimeout
 from ..http import OutboundRequest, Runtime, UpstreamResponse
 from ..pool import AttemptFailed, KeyPool, Opened, open_with_failover, read_head, send_attempt
 from ..settings import Config
+from ..sse import SSEEvent
+from .event_stream import EventStream, mid_stream_error
+from .openai_chunks import ChunkReader, chat_body, without_reasoning_hints
 
-__all__ = ["MAX_ANSWER_BYTES", "complete", "normalise_completion", "open_chat", "upstream_body"]
+__all__ = ["MAX_ANSWER_BYTES", "complete", "normalise_completion", "open_answer", "open_chat", "upstream_body"]
 
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
 
@@ -46,7 +51,11 @@ def upstream_body(body: dict[str, Any], model: Model) -> bytes:
         out["messages"] = [
             {**m, "role": "system"} if isinstance(m, dict) and m.get("role") == "developer" else m for m in messages
         ]
-    return json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode()
+    return _dumps(out)
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 async def open_chat(rt: Runtime, cfg: Config, pool: KeyPool, data: bytes, *, stream: bool) -> Opened[UpstreamResponse]:
@@ -101,3 +110,61 @@ async def complete(rt: Runtime, cfg: Config, pool: KeyPool, data: bytes) -> dict
     except ValueError:
         raise UpstreamError("Poe's answer is not valid JSON.") from None
     return normalise_completion(obj)
+
+
+# ---------------------------------------------------------------- translated answers
+
+
+async def open_answer(rt: Runtime, cfg: Config, pool: KeyPool, req: ChatRequest, model: Model) -> Opened[Batches]:
+    """A canonical request through Poe's chat completions; the answer as batches of canonical events."""
+    check_images(req, cfg.max_image_bytes)
+    body = chat_body(req, model)
+    try:
+        opened = await open_chat(rt, cfg, pool, _dumps(body), stream=True)
+    except InvalidRequest as err:
+        if not without_reasoning_hints(err, body):
+            raise
+        # the bot declares no such parameter: answer without the reasoning the client hoped for
+        opened = await open_chat(rt, cfg, pool, _dumps(chat_body(req, model, hints=False)), stream=True)
+    stream = EventStream(opened.value, _frame, _is_done)
+    stream.watch(cfg.timeout)
+    return Opened(_batches(stream, ChunkReader(req), cfg.timeout), opened.key_index, opened.on_failure)
+
+
+def _frame(event: SSEEvent) -> SSEEvent:
+    return event
+
+
+def _is_done(event: SSEEvent) -> bool:
+    return event.data.strip() == "[DONE]"
+
+
+async def _batches(stream: EventStream[SSEEvent], reader: ChunkReader, idle: float) -> Batches:
+    """One batch per upstream read, as the bot protocol's answer."""
+    batch: list[AnswerEvent] = []
+    failure: ProxyError | None = None
+    try:
+        while True:
+            if batch and not stream.has_buffered():
+                yield batch
+                batch = []
+            try:
+                event = await stream.next()
+            except Exception as exc:  # a stall or a broken connection after commit
+                failure = mid_stream_error(exc, idle)
+                break
+            if event is None:
+                if reader.finish_reason is None:
+                    failure = UpstreamError("Poe closed the stream early; the answer is incomplete.")
+                break
+            try:
+                batch.extend(reader.feed(event))
+            except ProxyError as err:
+                failure = err
+                break
+            if reader.done:
+                break
+        batch.append(Failure(failure) if failure is not None else Finish(reader.final_reason(), reader.final_usage()))
+        yield batch
+    finally:
+        await stream.close()

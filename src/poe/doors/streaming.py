@@ -1,0 +1,44 @@
+"""A canonical answer written as a door's stream: one write per batch, always a proper end."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from ..canonical import AnswerEvent, Batches, Failure
+from ..errors import ProxyError
+from ..http import Runtime
+
+__all__ = ["StreamWriter", "write_stream"]
+
+
+class StreamWriter(Protocol):
+    def feed(self, ev: AnswerEvent) -> bytes:
+        """The bytes of one event (``Failure`` aside)."""
+        ...
+
+    def error(self, err: ProxyError) -> bytes:
+        """The protocol's error event and whatever must follow it."""
+        ...
+
+
+async def write_stream(batches: Batches, writer: StreamWriter, rt: Runtime, head: bytes = b"") -> AsyncIterator[bytes]:
+    """``head``, then the answer; an upstream failure or a bug ends it with the protocol's error event."""
+    try:
+        if head:
+            yield head
+        async for batch in batches:
+            out = b""
+            for ev in batch:
+                if isinstance(ev, Failure):
+                    ev.error.message = rt.redact(ev.error.message)
+                    out += writer.error(ev.error)
+                else:
+                    out += writer.feed(ev)
+            if out:
+                yield out
+    except Exception as exc:  # a bug must still end the stream properly
+        rt.log(f"internal error while streaming: {type(exc).__name__}")
+        yield writer.error(ProxyError("The proxy hit an internal error; the answer is incomplete."))
+    finally:
+        await batches.aclose()
