@@ -14,6 +14,7 @@ from .doors.common import json_response
 from .doors.images import handle_generation
 from .doors.models import handle_model, handle_models
 from .doors.openai_chat import handle_chat
+from .doors.openai_responses import handle_responses
 from .errors import ConfigError, MethodNotAllowed, NotFound, PayloadTooLarge, ProxyError, error_body
 from .http import Request, Response, Runtime
 from .pool import KeyPool
@@ -107,6 +108,10 @@ class App:
             self._method(req, "POST")
             self._guard(req)
             return await handle_chat(rt, self.cfg, self.catalogue, self.pool, req.body)
+        if path in RESPONSES_PATHS:
+            self._method(req, "POST")
+            self._guard(req)
+            return await handle_responses(rt, self.cfg, self.catalogue, self.pool, req.body)
         if path in MESSAGES_PATHS:
             self._method(req, "POST")
             self._guard(req)
