@@ -115,7 +115,7 @@ class App:
         if path in MESSAGES_PATHS:
             self._method(req, "POST")
             self._guard(req)
-            return await handle_messages(rt, self.cfg, self.catalogue, self.pool, req.body)
+            return await handle_messages(rt, self.cfg, self.catalogue, self.pool, req.body, req.headers)
         if path in COUNT_TOKENS_PATHS:
             self._method(req, "POST")
             self._guard(req)

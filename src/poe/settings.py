@@ -199,6 +199,15 @@ SETTINGS: tuple[Setting, ...] = (
         _bool,
     ),
     Setting(
+        "CLAUDE_NATIVE",
+        "claude_native",
+        "var",
+        True,
+        "`true`",
+        "`openai` mode: `/v1/messages` for Claude bots goes to Poe's own Anthropic-compatible endpoint, passed through (prompt caching, thinking signatures); `false` translates it like every other model",
+        _bool,
+    ),
+    Setting(
         "MAX_BODY_BYTES",
         "max_body_bytes",
         "var",
@@ -242,6 +251,7 @@ class Config:
     custom_models: tuple[Model, ...]
     cors_origins: tuple[str, ...]
     reasoning_split: bool
+    claude_native: bool
     max_body_bytes: int
     max_image_bytes: int
 

@@ -2,21 +2,31 @@
 
 Every model in the catalogue answers: the request becomes a canonical
 ``ChatRequest``, goes to the upstream the model uses, and the canonical answer
-is written as Anthropic's message object or event stream.
+is written as Anthropic's message object or event stream. Claude bots in
+``openai`` mode go to Poe's own ``/v1/messages`` instead, validated here and
+passed through untouched (``CLAUDE_NATIVE``): Anthropic's prompt caching and
+thinking signatures work only there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ..answer import collect_answer, open_answer
-from ..catalogue import Catalogue
-from ..errors import ProxyError
+from ..canonical import ChatRequest
+from ..catalogue import Catalogue, Model
+from ..data_uri import check_images
+from ..errors import NotFound, ProxyError
 from ..estimate import estimate_prompt_tokens
-from ..http import Response, Runtime
+from ..http import Passthrough, Response, Runtime
 from ..pool import KeyPool
 from ..settings import Config
+from ..upstreams import poe_openai
+from ..upstreams.openai_chunks import is_claude
 from .anthropic_parse import parse_messages_request
 from .anthropic_wire import MessageStream, error_object, error_status, message_object, new_message_id
-from .common import SSE_HEADERS, json_response, load_json
+from .common import JSON_HEADERS, SSE_HEADERS, json_response, load_json
 from .streaming import write_stream
 
 __all__ = ["anthropic_error_response", "handle_count_tokens", "handle_messages"]
@@ -26,15 +36,36 @@ def anthropic_error_response(err: ProxyError) -> Response:
     return json_response(error_status(err), error_object(err), err.headers)
 
 
-async def handle_messages(rt: Runtime, cfg: Config, catalogue: Catalogue, pool: KeyPool, raw: bytes) -> Response:
-    req = parse_messages_request(load_json(raw))
+async def handle_messages(
+    rt: Runtime, cfg: Config, catalogue: Catalogue, pool: KeyPool, raw: bytes, headers: Mapping[str, str]
+) -> Response:
+    body = load_json(raw)
+    req = parse_messages_request(body)
     model = catalogue.resolve(req.model)
+    if cfg.claude_native and (model.protocol or cfg.protocol) == "openai" and is_claude(model):
+        native = await _native(rt, cfg, pool, req, model, body, headers)
+        if native is not None:
+            return native
     if req.stream:
         opened = await open_answer(rt, cfg, pool, req, model)
         writer = MessageStream(new_message_id(), req.model, estimate_prompt_tokens(req))
         return Response(200, SSE_HEADERS, write_stream(opened.value, writer, rt, writer.start()))
     answer = await collect_answer(rt, cfg, pool, req, model)
     return json_response(200, message_object(new_message_id(), req.model, answer))
+
+
+async def _native(
+    rt: Runtime, cfg: Config, pool: KeyPool, req: ChatRequest, model: Model, body: dict[str, Any], headers: Mapping[str, str]
+) -> Response | None:
+    """Poe's Anthropic endpoint's answer, untouched; None when it does not know the bot (then it is translated)."""
+    check_images(req, cfg.max_image_bytes)
+    try:
+        opened = await poe_openai.open_messages(rt, cfg, pool, poe_openai.upstream_body(body, model), headers)
+    except NotFound:
+        return None
+    upstream = opened.value
+    ctype = upstream.headers.get("content-type") or (SSE_HEADERS if req.stream else JSON_HEADERS)[0][1]
+    return Response(200, (("content-type", ctype), *(SSE_HEADERS[1:] if req.stream else ())), Passthrough(upstream))
 
 
 def handle_count_tokens(catalogue: Catalogue, raw: bytes) -> Response:

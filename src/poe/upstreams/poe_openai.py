@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..canonical import AnswerEvent, Batches, ChatRequest, Failure, Finish
@@ -31,9 +32,19 @@ from ..sse import SSEEvent
 from .event_stream import EventStream, mid_stream_error
 from .openai_chunks import ChunkReader, chat_body, without_reasoning_hints
 
-__all__ = ["MAX_ANSWER_BYTES", "complete", "normalise_completion", "open_answer", "open_chat", "upstream_body"]
+__all__ = [
+    "MAX_ANSWER_BYTES",
+    "complete",
+    "normalise_completion",
+    "open_answer",
+    "open_chat",
+    "open_messages",
+    "open_post",
+    "upstream_body",
+]
 
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
+ANTHROPIC_VERSION = "2023-06-01"  # Poe requires the header; clients that leave it out get Anthropic's current one
 
 
 def upstream_body(body: dict[str, Any], model: Model) -> bytes:
@@ -59,14 +70,32 @@ def _dumps(body: dict[str, Any]) -> bytes:
 
 
 async def open_chat(rt: Runtime, cfg: Config, pool: KeyPool, data: bytes, *, stream: bool) -> Opened[UpstreamResponse]:
-    """POST to Poe with the pool's keys until one is answered with 200."""
-    url = f"{cfg.base_url}/v1/chat/completions"
+    """POST to Poe's chat completions with the pool's keys until one is answered with 200."""
     accept = "text/event-stream" if stream else "application/json"
+    return await open_post(
+        rt, cfg, pool, "/v1/chat/completions", data, lambda key: {"authorization": f"Bearer {key}", "accept": accept}
+    )
+
+
+async def open_messages(
+    rt: Runtime, cfg: Config, pool: KeyPool, data: bytes, headers: Mapping[str, str]
+) -> Opened[UpstreamResponse]:
+    """POST to Poe's Anthropic-compatible ``/v1/messages`` (Claude bots) with the client's Anthropic headers."""
+    forwarded = {
+        "anthropic-version": headers.get("anthropic-version") or ANTHROPIC_VERSION,
+        **{k: v for k in ("anthropic-beta", "accept") if (v := headers.get(k))},
+    }
+    return await open_post(rt, cfg, pool, "/v1/messages", data, lambda key: {**forwarded, "x-api-key": key})
+
+
+async def open_post(
+    rt: Runtime, cfg: Config, pool: KeyPool, path: str, data: bytes, headers: Callable[[str], dict[str, str]]
+) -> Opened[UpstreamResponse]:
+    """POST ``data`` as JSON to Poe with the pool's keys (``headers(key)`` carries one) until one gets a 200."""
+    url = f"{cfg.base_url}{path}"
 
     async def attempt(key: str, _connect_timeout: float, deadline: float) -> UpstreamResponse:
-        request = OutboundRequest(
-            "POST", url, {"authorization": f"Bearer {key}", "content-type": "application/json", "accept": accept}, data
-        )
+        request = OutboundRequest("POST", url, {"content-type": "application/json", **headers(key)}, data)
         try:
             return await send_attempt(rt, request, max(0.001, deadline - asyncio.get_running_loop().time()))
         except AttemptFailed as failure:
