@@ -18,9 +18,11 @@ streamed bytes cut at random offsets, often inside a UTF-8 character.
   Replacer    "Final answer"
 
 The key's prefix is checked first: none or bad- 401, broke- 402, busy- 429,
-limited- 429 with Retry-After, down- 503, html- 502 with an HTML page.
-Model names match case-insensitively; unknown is 404, "missing-400" is 400.
-GET /v1/models lists the bots in Poe's shape; GET /usage/current_balance too.
+limited- 429 with Retry-After, down- 503, overloaded- 529, html- 502 with an
+HTML page. Model names match case-insensitively; unknown is 404, "missing-400"
+is 400. GET /v1/models lists the bots in Poe's shape; GET /usage/current_balance too.
+POST /v1/messages (Claude models, Anthropic's shapes) is in demo/messages_api.py
+and shares the key prefixes, the JSON parsing and the split stream with this module.
 """
 
 from __future__ import annotations
@@ -321,17 +323,33 @@ def _key_error(key: str) -> ApiError | None:
         )
     if key.startswith("down-"):
         return ApiError(503, "The service is temporarily unavailable.", "api_error", "internal_error", None, {"retry-after": "5"})
+    if key.startswith("overloaded-"):
+        return ApiError(529, "The model is overloaded. Please try again later.", "overloaded_error", "overloaded")
     return None
 
 
-def _parse(raw: bytes) -> tuple[Json, str]:
-    """The request body and the bot's name, or the 400/404 Poe would answer."""
+def _refuse(key: str) -> HTMLResponse | None:
+    """Raises the error the key's prefix asks for; Cloudflare's own page (not Poe's JSON) for html- keys."""
+    refusal = _key_error(key)
+    if refusal:
+        raise refusal
+    return HTMLResponse(CLOUDFLARE_502, status_code=502) if key.startswith("html-") else None
+
+
+def _load(raw: bytes) -> Json:
+    """The request body as a JSON object, or a 400."""
     try:
         body = json.loads(raw)
     except ValueError:
         body = None
     if not isinstance(body, dict):
         raise ApiError(400, "We could not parse the JSON body of your request.", "invalid_request_error")
+    return body
+
+
+def _parse(raw: bytes) -> tuple[Json, str]:
+    """The request body and the bot's name, or the 400/404 Poe would answer."""
+    body = _load(raw)
     model, messages = body.get("model"), body.get("messages")
     if not isinstance(model, str) or not model:
         code = "missing_parameter" if model is None else "invalid_parameter"
@@ -449,12 +467,9 @@ class EventStream(StreamingResponse):
 
 
 async def _chat(request: Request, started: float) -> Response:
-    key = upstream._key(request)
-    refusal = _key_error(key)
-    if refusal:
-        raise refusal
-    if key.startswith("html-"):  # Cloudflare's own page, not Poe's JSON
-        return HTMLResponse(CLOUDFLARE_502, status_code=502)
+    page = _refuse(upstream._key(request))
+    if page:
+        return page
     raw = await request.body()
     body, name = _parse(raw)
     answer = BOTS[name](body)

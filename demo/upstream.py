@@ -33,7 +33,8 @@ upload endpoint);
 POST /stats/reset clears both. Only for tests: the keys here are fake.
 
 The same bots also answer Poe's OpenAI-compatible API (POST /v1/chat/completions,
-GET /v1/models, GET /usage/current_balance): see demo/openai_api.py.
+GET /v1/models, GET /usage/current_balance): see demo/openai_api.py; and Claude
+models answer Poe's Anthropic-compatible POST /v1/messages: see demo/messages_api.py.
 
 Run: python demo/upstream.py --port 8081
 """
@@ -88,12 +89,19 @@ def _key(request: Request) -> str:
     return auth.split(" ", 1)[1] if auth.lower().startswith("bearer ") else ""
 
 
+def _api_key(request: Request) -> str:
+    """/v1/messages takes Anthropic's x-api-key (it wins) or Authorization: Bearer."""
+    return request.headers.get("x-api-key") or _key(request)
+
+
 class KeyBehaviour(BaseHTTPMiddleware):
     """HTTP-level failures chosen by the key, before fastapi_poe sees the request."""
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         if request.method == "POST" and request.url.path == "/v1/chat/completions":
             STATS[_key(request)] += 1  # demo/openai_api.py answers the key's failures in Poe's OpenAI shape
+        if request.method == "POST" and request.url.path == "/v1/messages":
+            STATS[_api_key(request)] += 1  # demo/messages_api.py, in Anthropic's shape
         if request.method == "POST" and request.url.path.startswith("/bot/"):
             key = _key(request)
             STATS[key] += 1
@@ -260,7 +268,8 @@ DEMO_MODELS = "echo=Echo,slowstory=SlowStory,thinker=Thinker,failing=Failing,ref
 def make_app() -> FastAPI:
     import logging
 
-    from demo.openai_api import add_openai_routes  # here: that module imports this one
+    from demo.messages_api import add_messages_routes  # here: these modules import this one
+    from demo.openai_api import add_openai_routes
 
     logging.getLogger("uvicorn.default").setLevel(logging.ERROR)  # fastapi_poe's settings-sync banner
     app = FastAPI()
@@ -268,6 +277,7 @@ def make_app() -> FastAPI:
     app = fp.make_app(bots, allow_without_key=True, app=app)
     app.add_middleware(KeyBehaviour)
     add_openai_routes(app)
+    add_messages_routes(app)
 
     @app.get("/stats")
     async def stats() -> dict[str, int]:

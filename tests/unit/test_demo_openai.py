@@ -215,6 +215,7 @@ def test_params_reports_what_was_received(sdk: openai.OpenAI) -> None:
             {"retry-after": "30", "x-ratelimit-remaining-requests": "0"},
         ),
         ("down-1", 503, "api_error", "internal_error", {"retry-after": "5"}),
+        ("overloaded-1", 529, "overloaded_error", "overloaded", {}),
     ],
 )
 def test_key_prefixes(
