@@ -15,7 +15,7 @@ Checked in this order: the key (x-api-key wins over Authorization: Bearer; the p
 demo/openai_api.py: none or bad- 401, broke- 402 billing_error, busy- 429, limited- 429 with
 retry-after, down- 503 api_error, overloaded- 529, html- a Cloudflare page), the
 anthropic-version header (400), the JSON body, model (400 if missing, 404 if not Claude),
-max_tokens (a positive integer), messages (a non-empty array of user/assistant messages),
+max_tokens (a positive integer), messages (a non-empty array of user/assistant/system messages),
 thinking (budget_tokens >= 1024 and < max_tokens).
 
 The answer, from the last user message's text:
@@ -131,8 +131,9 @@ def _parse(raw: bytes) -> tuple[Json, str]:
     if not isinstance(messages, list) or not messages:
         raise _invalid("messages: at least one message is required")
     for i, msg in enumerate(messages):
-        if not isinstance(msg, dict) or msg.get("role") not in ("user", "assistant"):
-            raise _invalid(f"messages.{i}.role: Input should be 'user' or 'assistant'")
+        # Claude Code sends system turns inside messages too, so Anthropic's API takes them
+        if not isinstance(msg, dict) or msg.get("role") not in ("user", "assistant", "system"):
+            raise _invalid(f"messages.{i}.role: Input should be 'user', 'assistant' or 'system'")
     thinking = body.get("thinking")
     if isinstance(thinking, dict) and thinking.get("type") == "enabled":
         budget = thinking.get("budget_tokens")

@@ -368,9 +368,9 @@ def test_anthropic_version_is_required(http: httpx.Client) -> None:
         (hi(messages=[]), 400, "messages: at least one message is required"),
         (hi(messages={"role": "user"}), 400, "messages: at least one message is required"),
         (
-            hi(messages=[{"role": "system", "content": "x"}, *USER_HI]),
+            hi(messages=[{"role": "tool", "content": "x"}, *USER_HI]),
             400,
-            "messages.0.role: Input should be 'user' or 'assistant'",
+            "messages.0.role: Input should be 'user', 'assistant' or 'system'",
         ),
         (
             hi(thinking={"type": "enabled", "budget_tokens": 1000}),

@@ -78,7 +78,7 @@ def _messages(raw: Any) -> list[Message]:
     out: list[Message] = []
     for i, (_, msg) in enumerate(pairs):
         role = msg.get("role")
-        if role not in ("user", "assistant"):
+        if role not in ("user", "assistant", "system"):  # Claude Code sends system turns mid-conversation
             raise _invalid(f"messages.{i}.role", f"expected 'user' or 'assistant', got {json.dumps(role)[:40]}.")
         content = msg.get("content")
         if content is None:
@@ -130,6 +130,8 @@ def _messages(raw: Any) -> list[Message]:
         text = "\n".join(texts)
         if role == "assistant":
             out.append(Message(role="assistant", content=text, tool_calls=tuple(calls)))
+        elif role == "system":
+            out.append(Message(role="system", content=text))
         elif text or images or not results:
             out.append(Message(role="user", content=text, images=tuple(images)))
     return out
@@ -206,6 +208,23 @@ def _thinking(raw: Any) -> int | None:
     raise _invalid("thinking.type", "expected 'enabled' or 'disabled'.")
 
 
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+
+def _effort(raw: Any) -> str | None:
+    """``output_config.effort`` (Claude Code sends it): the effort words Poe's other bots take."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise bad_type("output_config", "an object", raw)
+    effort = raw.get("effort")
+    if effort is None:
+        return None
+    if effort not in EFFORTS:
+        raise _invalid("output_config.effort", f"expected one of {', '.join(EFFORTS)}.")
+    return "xhigh" if effort == "max" else str(effort)
+
+
 def parse_messages_request(body: dict[str, Any], *, count_only: bool = False) -> ChatRequest:
     """The request of ``/v1/messages`` (``count_only``: of ``/v1/messages/count_tokens``, no ``max_tokens``)."""
     model = string(body, "model", "model", required=True)
@@ -243,4 +262,5 @@ def parse_messages_request(body: dict[str, Any], *, count_only: bool = False) ->
         tool_choice=tool_choice,
         parallel_tool_calls=parallel,
         thinking_budget=_thinking(body.get("thinking")),
+        reasoning_effort=_effort(body.get("output_config")),
     )
