@@ -82,7 +82,7 @@ def parse_custom_models(raw: str) -> tuple[Model, ...]:
 
 # Anthropic's model ids (claude-sonnet-4-5-20250929, claude-opus-4-6) name Poe's Claude bots
 # (Claude-Sonnet-4.5, Claude-Opus-4.6): clients such as Claude Code send them as they are.
-_ANTHROPIC_ID = re.compile(r"^claude-(opus|sonnet|haiku)-(\d+)(?:-(\d))?(?:-\d{8}|-latest)?$")
+_ANTHROPIC_ID = re.compile(r"^claude-(opus|sonnet|haiku)-(\d+)(?:[.-](\d))?(?:-\d{8}|-latest)?$")
 _ANTHROPIC_OLD_ID = re.compile(r"^claude-(\d+)(?:-(\d))?-(opus|sonnet|haiku)(?:-\d{8}|-latest)?$")  # claude-3-5-haiku-20241022
 
 
