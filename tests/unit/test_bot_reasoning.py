@@ -104,7 +104,7 @@ def test_thinking_header_and_quoted_lines(header):
 
 def test_quote_marker_without_space_and_extra_spaces():
     reasoning, content = whole("Thinking...\n>a\n>  b\nanswer")
-    assert reasoning == "a\n b\n"  # exactly one space after ">" is markup
+    assert reasoning == "a\n b"  # exactly one space after ">" is markup; the last newline is layout
     assert content == "answer"
 
 
@@ -124,7 +124,7 @@ def test_thinking_without_an_answer_yet_streams_as_reasoning():
 
 def test_think_tag():
     text = "<think>\nLet me see.\n2+2=4\n</think>\n\nIt is 4."
-    assert whole(text) == ("\nLet me see.\n2+2=4\n", "It is 4.")
+    assert whole(text) == ("Let me see.\n2+2=4", "It is 4.")  # no stray newlines around the thought
     assert split(chars(text)) == whole(text)
 
 
@@ -189,3 +189,16 @@ def test_output_is_made_of_input(text):
 def test_any_text_not_starting_with_a_marker_is_unchanged(text):
     assert whole(text) == ("", text)
     assert split(chars(text)) == ("", text)
+
+
+def test_reasoning_never_starts_or_ends_with_a_newline_but_keeps_inner_blank_lines():
+    text = "*Thinking...*\n\n> The user\n>\n> wants 42.\n\nThe answer is 42."
+    assert whole(text) == ("The user\n\nwants 42.", "The answer is 42.")
+    s = ReasoningSplitter()
+    pieces = [s.feed(c) for c in chars(text)] + [s.flush()]
+    reasoning = "".join(r for r, _ in pieces)
+    assert reasoning == "The user\n\nwants 42."
+    sent = ""
+    for r, _ in pieces:  # streamed too: at no point has the client seen a stray newline
+        sent += r
+        assert not sent.startswith("\n") and not sent.endswith("\n")

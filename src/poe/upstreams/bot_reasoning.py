@@ -8,7 +8,9 @@ shapes, and both are recognised only at the very start of the answer:
 * a ``<think>...</think>`` block.
 
 Text is released as soon as it is unambiguous; only a possible prefix of a
-marker is held back.
+marker is held back, and newlines at the end of the reasoning so far (the
+blank lines around the quote are layout, not thought: the reasoning a client
+sees neither starts nor ends with one).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class ReasoningSplitter:
         self._buf = ""
         self._line_start = True
         self._drop_space = False
+        self._thought = False  # some reasoning went out
+        self._newlines = ""  # newlines at the end of the reasoning so far, held back
 
     def feed(self, text: str) -> tuple[str, str]:
         """Returns (reasoning, content) released by this text."""
@@ -37,13 +41,25 @@ class ReasoningSplitter:
         reasoning: list[str] = []
         content: list[str] = []
         self._run(reasoning, content)
-        return "".join(reasoning), "".join(content)
+        return self._trim("".join(reasoning)), "".join(content)
 
     def flush(self) -> tuple[str, str]:
         buf, self._buf = self._buf, ""
         if self._state in ("tag", "quote") or (self._state == "header" and buf.strip() in _HEADERS):
-            return buf, ""
+            return self._trim(buf), ""
         return "", buf
+
+    def _trim(self, text: str) -> str:
+        """Reasoning without leading newlines; trailing ones wait until more reasoning follows them."""
+        if not self._thought:
+            text = text.lstrip("\n")
+            if not text:
+                return ""
+            self._thought = True
+        text = self._newlines + text
+        kept = text.rstrip("\n")
+        self._newlines = text[len(kept) :]
+        return kept
 
     def release_held(self) -> str:
         """Something other than text (a file) is being added to the answer.
