@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -45,6 +46,11 @@ def declared_length(headers: Mapping[str, str]) -> int:
     return int(declared) if declared.isdigit() else 0
 
 
+def _anthropic(req: Request) -> bool:
+    """A request to the Anthropic door: answered in Anthropic's shapes and headers."""
+    return req.path.rstrip("/") in (*MESSAGES_PATHS, *COUNT_TOKENS_PATHS)
+
+
 def error_response(err: ProxyError) -> Response:
     return json_response(err.status, error_body(err), err.headers)
 
@@ -74,6 +80,7 @@ class App:
 
     async def handle(self, req: Request, rt: Runtime) -> Response:
         started = time.monotonic()
+        request_id = "req_" + secrets.token_hex(12)  # random: ties a client's report to the log line
         log = rt.log
         rt = Runtime(rt.http, rt.kv, rt.clock, rt.defer, lambda line: log(self.redact(line)), self.redact)
         try:
@@ -85,17 +92,20 @@ class App:
             err.message = self.redact(err.message)  # e.g. an upstream body echoed in a 400
             resp = self._error(req, err)
         except Exception as exc:  # never a traceback to the client
-            rt.log(f"internal error: {type(exc).__name__}: {exc}")
-            resp = self._error(req, ProxyError("The proxy hit an internal error; see the Worker logs."))
+            rt.log(f"internal error in {request_id}: {type(exc).__name__}: {exc}")
+            resp = self._error(
+                req, ProxyError(f"The proxy hit an internal error; the Worker logs have its details under {request_id}.")
+            )
         if resp.status >= 400:  # the platform logs every request; a log line costs CPU, so only failures get one
             elapsed = (time.monotonic() - started) * 1000
-            rt.log(f"{req.method} {req.path[:200]} -> {resp.status} ({elapsed:.0f} ms)")
-        return Response(resp.status, resp.headers + self._cors_headers(req), resp.body)
+            rt.log(f"{req.method} {req.path[:200]} -> {resp.status} ({elapsed:.0f} ms) {request_id}")
+        ids = (("x-request-id", request_id), ("request-id", request_id)) if _anthropic(req) else (("x-request-id", request_id),)
+        return Response(resp.status, (*resp.headers, *ids, *self._cors_headers(req)), resp.body)
 
     @staticmethod
     def _error(req: Request, err: ProxyError) -> Response:
         """The error in the shape of the protocol the client called."""
-        if req.path.rstrip("/") in (*MESSAGES_PATHS, *COUNT_TOKENS_PATHS):
+        if _anthropic(req):
             return anthropic_error_response(err)
         return error_response(err)
 
@@ -193,7 +203,10 @@ class App:
         origin = self._allow_origin(req)
         if origin is None:
             return (("vary", "Origin"),)
-        headers = [("access-control-allow-origin", origin), ("access-control-expose-headers", "retry-after, content-type")]
+        headers = [
+            ("access-control-allow-origin", origin),
+            ("access-control-expose-headers", "retry-after, content-type, x-request-id"),
+        ]
         if origin != "*":
             headers.append(("vary", "Origin"))
         return tuple(headers)

@@ -17,4 +17,6 @@ def handle_models(catalogue: Catalogue) -> Response:
 
 
 def handle_model(catalogue: Catalogue, raw_id: str) -> Response:
-    return json_response(200, model_object(catalogue.resolve(unquote(raw_id))))
+    """The model under the id the client asked for (an alias too), as OpenAI's API echoes it."""
+    asked = unquote(raw_id).strip()
+    return json_response(200, {**model_object(catalogue.resolve(asked)), "id": asked})
