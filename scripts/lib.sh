@@ -40,8 +40,12 @@ setup_node() {
     export PATH="$ROOT/.tools/node_modules/$pkg/bin:$PATH"
     node_ok || die "could not install Node.js 22"
   fi
-  if [[ ! -x node_modules/.bin/wrangler ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
-    log "installing npm packages (wrangler)"
+  # wrangler, and the CLI clients tests/e2e/test_cli_clients.py runs (Claude Code, Codex: their
+  # native binaries come as optionalDependencies; npm installs the one for this platform)
+  local bin missing=0
+  for bin in wrangler claude codex; do [[ -x node_modules/.bin/$bin ]] || missing=1; done
+  if [[ $missing == 1 ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+    log "installing npm packages (wrangler, Claude Code, Codex CLI)"
     npm ci --no-audit --no-fund --loglevel=error >&2
   fi
   export WRANGLER_SEND_METRICS=false
