@@ -15,4 +15,4 @@ bench:
 	bash scripts/bench.sh
 
 clean:
-	rm -rf .venv node_modules .tools .wrangler .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv node_modules tests/clients/node_modules .tools .wrangler .pytest_cache .mypy_cache .ruff_cache

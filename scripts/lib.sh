@@ -1,6 +1,7 @@
 # Shared setup for scripts/dev.sh and scripts/test.sh (sourced, not run).
 # Installs what a fresh machine needs: Node >= 22.12 with the pinned wrangler,
-# and a Python venv (.venv) with the dev tools. Safe to re-run.
+# the CLI clients the tests run (setup_clients: scripts/test.sh only), and a
+# Python venv (.venv) with the dev tools. Safe to re-run.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,16 +41,25 @@ setup_node() {
     export PATH="$ROOT/.tools/node_modules/$pkg/bin:$PATH"
     node_ok || die "could not install Node.js 22"
   fi
-  # wrangler, and the CLI clients tests/e2e/test_cli_clients.py runs (Claude Code, Codex: their
-  # native binaries come as optionalDependencies; npm installs the one for this platform)
-  local bin missing=0
-  for bin in wrangler claude codex; do [[ -x node_modules/.bin/$bin ]] || missing=1; done
-  if [[ $missing == 1 ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
-    log "installing npm packages (wrangler, Claude Code, Codex CLI)"
+  if [[ ! -x node_modules/.bin/wrangler ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+    log "installing npm packages (wrangler)"
     npm ci --no-audit --no-fund --loglevel=error >&2
   fi
   export WRANGLER_SEND_METRICS=false
   export PATH="$ROOT/node_modules/.bin:$PATH"
+}
+
+# The CLI clients tests/e2e/test_cli_clients.py runs (Claude Code, Codex), in their own npm project
+# tests/clients so that `make dev` and the deploy need not download them (~790 MB; their native
+# binaries come as optionalDependencies: npm installs the one for this platform). Not put on PATH:
+# tests/support_clients.py finds them under tests/clients/node_modules. Call after setup_node.
+setup_clients() {
+  local dir="$ROOT/tests/clients" bin missing=0
+  for bin in claude codex; do [[ -x $dir/node_modules/.bin/$bin ]] || missing=1; done
+  if [[ $missing == 1 ]] || [[ $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
+    log "installing the CLI clients (tests/clients: Claude Code, Codex CLI)"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >&2
+  fi
 }
 
 setup_python() {

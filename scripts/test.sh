@@ -4,6 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 setup_python
 setup_node
+setup_clients
 
 log "ruff"
 .venv/bin/ruff check .

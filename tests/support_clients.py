@@ -31,7 +31,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "clients"
-NODE_BIN = ROOT / "node_modules" / ".bin"
+# the CLIs are their own npm project (tests/clients/package.json), installed by scripts/test.sh
+CLIENTS = ROOT / "tests" / "clients" / "node_modules"
+NODE_BIN = CLIENTS / ".bin"
 
 ANSWER = "hello from recorder"
 DEAD_PROXY = "http://127.0.0.1:9"  # discard port: nothing listens
@@ -49,9 +51,9 @@ def claude_command() -> list[str] | None:
     The wrapper's postinstall copies the platform binary over ``bin/claude.exe``; if install
     scripts were skipped the platform package's own binary is used.
     """
-    wrapper = ROOT / "node_modules" / "@anthropic-ai" / "claude-code"
+    wrapper = CLIENTS / "@anthropic-ai" / "claude-code"
     for platform in ("linux-x64", "linux-arm64", "darwin-arm64", "darwin-x64", "linux-x64-musl", "linux-arm64-musl"):
-        native = ROOT / "node_modules" / "@anthropic-ai" / f"claude-code-{platform}" / "claude"
+        native = CLIENTS / "@anthropic-ai" / f"claude-code-{platform}" / "claude"
         if native.exists():
             return [str(native)]
     exe = wrapper / "bin" / "claude.exe"
@@ -65,7 +67,7 @@ def codex_command() -> list[str] | None:
     launcher = NODE_BIN / "codex"
     if not launcher.exists() or not shutil.which("node"):
         return None
-    vendor = ROOT / "node_modules" / "@openai"
+    vendor = CLIENTS / "@openai"
     if not any(vendor.glob("codex-*/vendor/*/bin/codex")):
         return None
     return [str(launcher)]
@@ -220,7 +222,7 @@ def run_claude(
 ) -> subprocess.CompletedProcess[str]:
     """``claude -p prompt`` against ``base_url`` (no /v1), in ``workdir`` with ``home`` as HOME."""
     cmd = claude_command()
-    assert cmd, "Claude Code is not installed (npm ci)"
+    assert cmd, "Claude Code is not installed (npm ci in tests/clients)"
     return subprocess.run(
         [*cmd, *claude_args(prompt, model)],
         env=claude_env(home, base_url, api_key, model, bearer=bearer, outside_proxy=outside_proxy),
@@ -245,7 +247,7 @@ def run_codex(
 ) -> subprocess.CompletedProcess[str]:
     """``codex exec prompt`` against ``base_url`` (with /v1), in ``workdir`` with ``home`` as HOME."""
     cmd = codex_command()
-    assert cmd, "Codex CLI is not installed (npm ci)"
+    assert cmd, "Codex CLI is not installed (npm ci in tests/clients)"
     write_codex_config(home / ".codex", base_url, model)
     return subprocess.run(
         [*cmd, *codex_args(prompt, workdir)],
@@ -680,7 +682,7 @@ def record_fixtures() -> None:
         "codex_requests.json": ("codex", codex_command(), CODEX_SCENARIOS),
     }
     for name, (cli, cmd, scenarios) in plan.items():
-        assert cmd, f"{cli} is not installed (npm ci)"
+        assert cmd, f"{cli} is not installed (npm ci in tests/clients)"
         out: Json = {"client": _version(cmd), "answer": ANSWER, "scenarios": {}}
         for scenario, (model, prompt, tool_call) in scenarios.items():
             requests, proc = _record(cli, model, prompt, tool_call)

@@ -5,7 +5,7 @@ Each CLI runs once per target with a throw-away HOME (see tests/support_clients.
 environment), asks the demo ``echo`` bot a prompt and must print the echoed prompt. The harness tests
 run the same commands against tests/support_clients.Recorder, a minimal server of both APIs, so a
 failure there is the CLI or its setup, not the proxy. Skipped only when the npm packages are not
-installed (``npm ci`` installs them: package.json devDependencies).
+installed (their own npm project, tests/clients: ``make test`` installs them, or ``npm ci`` there).
 """
 
 from __future__ import annotations
@@ -19,12 +19,8 @@ from tests.conftest import Proxy, ProxyFactory
 from tests.support import ACCESS_TOKEN
 from tests.support_clients import ANSWER, Recorder, claude_command, codex_command, run_claude, run_codex
 
-needs_claude = pytest.mark.skipif(
-    claude_command() is None, reason="Claude Code is not installed: npm ci (package.json devDependencies)"
-)
-needs_codex = pytest.mark.skipif(
-    codex_command() is None, reason="Codex CLI (or node) is not installed: npm ci (package.json devDependencies)"
-)
+needs_claude = pytest.mark.skipif(claude_command() is None, reason="Claude Code is not installed: npm ci in tests/clients")
+needs_codex = pytest.mark.skipif(codex_command() is None, reason="Codex CLI (or node) is not installed: npm ci in tests/clients")
 
 MODEL = "echo"  # demo bot: answers with the last user message
 PROMPT = "Please repeat: the parrot says 7f3a9c"
