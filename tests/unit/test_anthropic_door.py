@@ -340,11 +340,6 @@ def test_tool_choice_none_without_tools_is_auto():
     assert parse(tool_choice={"type": "auto"}).tool_choice == "auto"
 
 
-@pytest.mark.xfail(
-    reason="BUG: _tool_choice refuses 'any' / a named server tool when every tool is a server tool, "
-    "though parse_messages_request means to fall back to 'auto' then (its fallback is unreachable for these)",
-    strict=True,
-)
 @pytest.mark.parametrize("choice", [{"type": "any"}, {"type": "tool", "name": "web_search"}])
 def test_tool_choice_among_server_tools_only_falls_back_to_auto(choice):
     req = parse(tools=[{"type": "web_search_20250305", "name": "web_search"}], tool_choice=choice)
@@ -561,10 +556,6 @@ def test_rejection_codes():
     assert rejected(_msgs({"role": "developer", "content": "x"})).code == "invalid_value"
 
 
-@pytest.mark.xfail(
-    reason="BUG: a block 'type' that is a JSON array/object hits `kind in IGNORED_BLOCKS` (a frozenset): TypeError unhashable, a 500 not a 400",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "raw",
     [
@@ -580,20 +571,6 @@ def test_unhashable_block_type_is_a_400(raw):
 
 # ---------------------------------------------------------------- the request: random JSON never crashes it
 
-
-def _has_unhashable_type_bug() -> bool:
-    try:
-        parse_messages_request(_msgs(user({"type": []})))
-    except TypeError:
-        return True
-    except InvalidRequest:
-        return False
-    return False
-
-
-# While the bug of test_unhashable_block_type_is_a_400 is in the source, the property tests
-# tolerate exactly its symptom (that xfail test carries it); once fixed, nothing is tolerated.
-UNHASHABLE_TYPE_BUG = _has_unhashable_type_bug()
 
 VOCAB = [
     "user", "assistant", "system", "text", "image", "tool_use", "tool_result", "thinking", "document",
@@ -644,10 +621,6 @@ def _parse_or_reject(raw: dict[str, Any]) -> ChatRequest | InvalidRequest | None
         assert err.param is None or isinstance(err.param, str)
         json.dumps(error_object(err))
         return err
-    except TypeError as exc:
-        if UNHASHABLE_TYPE_BUG and "unhashable" in str(exc):
-            return None
-        raise
 
 
 @settings(max_examples=120)

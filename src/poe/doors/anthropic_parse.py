@@ -64,7 +64,7 @@ def _text_of(raw: Any, param: str) -> tuple[str, list[ImagePart]]:
             texts.append(string(block, "text", f"{p}.text", required=True) or "")
         elif kind == "image":
             images.append(_image(block, p))
-        elif kind not in IGNORED_BLOCKS and kind != "search_result":
+        elif not (isinstance(kind, str) and (kind in IGNORED_BLOCKS or kind == "search_result")):
             raise _invalid(f"{p}.type", f"content blocks of type {json.dumps(kind)} are not supported here.")
     return "\n".join(texts), images
 
@@ -120,7 +120,7 @@ def _messages(raw: Any) -> list[Message]:
                 images.extend(result_images)  # Chat Completions has no images in tool messages: they follow as user content
             elif kind == "document":
                 raise _invalid(f"{p}.type", "document blocks are not supported by this proxy; send the text instead.")
-            elif kind in IGNORED_BLOCKS:
+            elif isinstance(kind, str) and kind in IGNORED_BLOCKS:
                 continue
             elif isinstance(kind, str):
                 raise _invalid(f"{p}.type", f"content blocks of type {json.dumps(kind)[:60]} are not supported.")
@@ -170,18 +170,20 @@ def _tools(raw: Any) -> tuple[FunctionTool, ...]:
     return tuple(tools)
 
 
-def _tool_choice(raw: Any, tools: tuple[FunctionTool, ...]) -> tuple[str, bool]:
+def _tool_choice(raw: Any, tools: tuple[FunctionTool, ...], server_tools_only: bool) -> tuple[str, bool]:
     """(canonical tool_choice, parallel calls allowed)."""
     if raw is None:
         return "auto", True
     if not isinstance(raw, dict):
         raise bad_type("tool_choice", "an object", raw)
+    if server_tools_only:
+        return "auto", True  # every tool was a server tool, left out: nothing to choose among
     parallel = not boolean(raw, "disable_parallel_tool_use", False, "tool_choice.disable_parallel_tool_use")
     kind = raw.get("type")
     if kind == "auto":
         return "auto", parallel
     if kind == "none":
-        return "none", parallel
+        return ("none" if tools else "auto"), parallel
     if kind == "any":
         if not tools:
             raise _invalid("tool_choice", "'any' needs at least one tool in 'tools'.")
@@ -239,10 +241,10 @@ def parse_messages_request(body: dict[str, Any], *, count_only: bool = False) ->
     stop_raw = body.get("stop_sequences")
     if stop_raw is not None and (not isinstance(stop_raw, list) or not all(isinstance(s, str) for s in stop_raw)):
         raise bad_type("stop_sequences", "an array of strings", stop_raw)
-    tools = _tools(body.get("tools"))
-    tool_choice, parallel = _tool_choice(body.get("tool_choice"), tools)
-    if tool_choice != "auto" and not tools:
-        tool_choice = "auto"  # a choice among no tools: nothing to choose (a client may send it with server tools only)
+    raw_tools = body.get("tools")
+    tools = _tools(raw_tools)
+    server_tools_only = not tools and isinstance(raw_tools, list) and bool(raw_tools)
+    tool_choice, parallel = _tool_choice(body.get("tool_choice"), tools, server_tools_only)
     integer(body, "top_k", 0)  # validated; Poe has no top_k
     metadata = body.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):

@@ -38,6 +38,9 @@ class ResponsesOptions:
     metadata: dict[str, Any]
     text_format: dict[str, Any]
     reasoning_effort: str | None
+    temperature: float | None = None
+    top_p: float | None = None
+    parallel_tool_calls: bool = True
 
 
 def _invalid(param: str, why: str) -> InvalidRequest:
@@ -110,7 +113,7 @@ def _input(raw: Any, transcript: _Transcript) -> None:
         kind = item.get("type", "message")
         if kind == "message":
             role_raw = item.get("role")
-            if role_raw not in ROLES:
+            if not isinstance(role_raw, str) or role_raw not in ROLES:
                 raise _invalid(f"{p}.role", "expected 'user', 'assistant', 'system' or 'developer'.")
             role = ROLES[role_raw]
             if item.get("content") is None:
@@ -287,5 +290,8 @@ def parse_responses_request(body: dict[str, Any]) -> tuple[ChatRequest, Response
         metadata=metadata or {},
         text_format=fmt,
         reasoning_effort=effort,
+        temperature=req.temperature,
+        top_p=req.top_p,
+        parallel_tool_calls=req.parallel_tool_calls,
     )
     return req, options

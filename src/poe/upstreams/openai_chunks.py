@@ -138,7 +138,8 @@ class ChunkReader:
         if isinstance(usage, dict):
             self.usage = _usage(usage)
         out: list[AnswerEvent] = []
-        for choice in chunk.get("choices") or ():
+        choices = chunk.get("choices")
+        for choice in choices if isinstance(choices, list) else ():
             if not isinstance(choice, dict):
                 continue
             delta = choice.get("delta")
@@ -159,7 +160,8 @@ class ChunkReader:
             reasoning = delta.get("reasoning")
         reasoning = reasoning if isinstance(reasoning, str) else ""
         calls: list[ToolCallDelta] = []
-        for raw in delta.get("tool_calls") or ():
+        raw_calls = delta.get("tool_calls")
+        for raw in raw_calls if isinstance(raw_calls, list) else ():
             if not isinstance(raw, dict):
                 continue
             fn = raw.get("function")
