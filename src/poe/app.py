@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from . import __version__
+from . import __version__, openapi
 from .auth import check_access
 from .catalogue import Catalogue
 from .doors.anthropic_messages import anthropic_error_response, handle_count_tokens, handle_messages
@@ -37,6 +37,7 @@ ENDPOINTS = (
     "/v1/models",
     "/v1/images/generations",
     "/health",
+    "/openapi.json",
 )
 ALLOWED_HEADERS = "authorization, content-type, x-api-key, anthropic-version, anthropic-beta, openai-organization, openai-project, x-stainless-arch, x-stainless-lang, x-stainless-os, x-stainless-package-version, x-stainless-retry-count, x-stainless-runtime, x-stainless-runtime-version, x-stainless-timeout"
 
@@ -69,6 +70,7 @@ class App:
         self.pool = KeyPool(self.cfg.api_keys, self.cfg)
         self._secrets = tuple(sorted({*self.cfg.api_keys, *self.cfg.access_tokens}, key=len, reverse=True))
         self._models: Response | None = None  # the list is the same for the isolate's life: build it once
+        self._openapi: Response | None = None
 
     def redact(self, text: str) -> str:
         for s in self._secrets:
@@ -111,6 +113,11 @@ class App:
 
     async def _route(self, req: Request, rt: Runtime) -> Response:
         path = req.path.rstrip("/") or "/"
+        if path == "/openapi.json":
+            self._method(req, "GET", "HEAD")
+            if self._openapi is None:
+                self._openapi = json_response(200, openapi.document(__version__))
+            return self._openapi
         if path in ("/", "/health", "/v1/health"):
             self._method(req, "GET", "HEAD")
             return json_response(200, await self._health(rt) if path != "/" else self._index())
