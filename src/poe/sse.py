@@ -17,7 +17,7 @@ from typing import Any
 
 _EOL = re.compile(r"\r\n|\r|\n")
 
-__all__ = ["DONE", "SSEDecoder", "SSEEvent", "encode_comment", "encode_data"]
+__all__ = ["DONE", "SSEDecoder", "SSEEvent", "compact", "encode_comment", "encode_data", "encode_event"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +105,17 @@ DONE = b"data: [DONE]\n\n"
 
 def encode_data(obj: Any) -> bytes:
     """One ``data:`` event carrying compact JSON (no newlines by construction)."""
-    return b"data: " + json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+    return b"data: " + compact(obj) + b"\n\n"
+
+
+def encode_event(kind: str, obj: Any) -> bytes:
+    """One named event (``event:`` line, then ``data:``), as Anthropic's and the Responses streams have."""
+    return b"event: " + kind.encode() + b"\ndata: " + compact(obj) + b"\n\n"
+
+
+def compact(obj: Any) -> bytes:
+    # "replace": a lone surrogate from an upstream must not end the stream with a crash
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
 
 
 def encode_comment(text: str) -> bytes:

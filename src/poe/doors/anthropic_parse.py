@@ -15,7 +15,7 @@ from typing import Any
 
 from ..canonical import ChatRequest, FunctionTool, ImagePart, Message, ToolCall
 from ..errors import InvalidRequest
-from .fields import bad_type, boolean, integer, number, objects, string
+from .fields import bad_type, boolean, excerpt, integer, number, objects, string
 
 __all__ = ["parse_messages_request"]
 
@@ -65,7 +65,7 @@ def _text_of(raw: Any, param: str) -> tuple[str, list[ImagePart]]:
         elif kind == "image":
             images.append(_image(block, p))
         elif not (isinstance(kind, str) and (kind in IGNORED_BLOCKS or kind == "search_result")):
-            raise _invalid(f"{p}.type", f"content blocks of type {json.dumps(kind)} are not supported here.")
+            raise _invalid(f"{p}.type", f"content blocks of type {excerpt(kind)} are not supported here.")
     return "\n".join(texts), images
 
 
@@ -79,7 +79,7 @@ def _messages(raw: Any) -> list[Message]:
     for i, (_, msg) in enumerate(pairs):
         role = msg.get("role")
         if role not in ("user", "assistant", "system"):  # Claude Code sends system turns mid-conversation
-            raise _invalid(f"messages.{i}.role", f"expected 'user' or 'assistant', got {json.dumps(role)[:40]}.")
+            raise _invalid(f"messages.{i}.role", f"expected 'user' or 'assistant', got {excerpt(role)}.")
         content = msg.get("content")
         if content is None:
             raise InvalidRequest(f"messages.{i}.content: Field required", param=f"messages.{i}.content")
@@ -123,7 +123,7 @@ def _messages(raw: Any) -> list[Message]:
             elif isinstance(kind, str) and kind in IGNORED_BLOCKS:
                 continue
             elif isinstance(kind, str):
-                raise _invalid(f"{p}.type", f"content blocks of type {json.dumps(kind)[:60]} are not supported.")
+                raise _invalid(f"{p}.type", f"content blocks of type {excerpt(kind)} are not supported.")
             else:
                 raise InvalidRequest(f"{p}.type: Field required", param=f"{p}.type")
         out.extend(results)
@@ -191,7 +191,7 @@ def _tool_choice(raw: Any, tools: tuple[FunctionTool, ...], server_tools_only: b
     if kind == "tool":
         name = string(raw, "name", "tool_choice.name", required=True)
         if name not in {t.name for t in tools}:
-            raise _invalid("tool_choice.name", f"no tool named {json.dumps(name)[:80]} in 'tools'.")
+            raise _invalid("tool_choice.name", f"no tool named {excerpt(name)} in 'tools'.")
         assert name is not None
         return name, parallel
     raise _invalid("tool_choice.type", "expected 'auto', 'any', 'tool' or 'none'.")

@@ -9,6 +9,7 @@ from typing import Any
 from ..answer import Collected
 from ..canonical import AnswerEvent, Delta, Failure, Finish, KeepAlive, Replace, ToolCallDelta, Usage
 from ..errors import ProxyError
+from ..sse import encode_event
 
 __all__ = ["MessageStream", "error_object", "error_status", "message_object", "new_message_id", "tool_input"]
 
@@ -86,10 +87,7 @@ def message_object(message_id: str, model: str, answer: Collected) -> dict[str, 
     }
 
 
-def _event(kind: str, obj: dict[str, Any]) -> bytes:
-    return f"event: {kind}\ndata: {json.dumps(obj, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
-
-
+_event = encode_event
 PING = _event("ping", {"type": "ping"})
 
 

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 from ..errors import InvalidRequest
 
-__all__ = ["bad_type", "boolean", "integer", "number", "objects", "string", "type_name", "unsupported"]
+__all__ = ["bad_type", "boolean", "excerpt", "integer", "number", "objects", "string", "type_name", "unsupported"]
+
+EXCERPT = 60  # characters of a client's value quoted back in an error message
+
+
+def excerpt(value: Any) -> str:
+    """A short, safe quote of what the client sent (JSON, ASCII only, cut to a few dozen characters)."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        text = type_name(value)
+    return text if len(text) <= EXCERPT else text[: EXCERPT - 3] + "..."
 
 
 def type_name(value: Any) -> str:
@@ -15,6 +27,8 @@ def type_name(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "boolean"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN or Infinity"
     if isinstance(value, (int, float)):
         return "number"
     if isinstance(value, str):
@@ -61,7 +75,7 @@ def number(obj: dict[str, Any], key: str, lo: float, hi: float, param: str | Non
         raise bad_type(key, "a number", value)
     if not lo <= value <= hi:
         raise InvalidRequest(
-            f"Invalid value for '{key}': {value} is not between {lo:g} and {hi:g}.",
+            f"Invalid value for '{key}': {excerpt(value)} is not between {lo:g} and {hi:g}.",
             param=key,
             code="invalid_value",
         )
@@ -79,7 +93,7 @@ def integer(obj: dict[str, Any], key: str, lo: int, param: str | None = None, *,
         raise bad_type(key, "an integer", value)
     if value < lo:
         raise InvalidRequest(
-            f"Invalid value for '{key}': {value} is less than the minimum of {lo}.",
+            f"Invalid value for '{key}': {excerpt(value)} is less than the minimum of {lo}.",
             param=key,
             code="invalid_value",
         )

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..canonical import ChatRequest, FunctionTool, ImagePart, Message, Role, ToolCall
 from ..errors import InvalidRequest
-from .fields import bad_type, boolean, integer, number, objects, string, unsupported
+from .fields import bad_type, boolean, excerpt, integer, number, objects, string, unsupported
 
 __all__ = ["parse_chat_request"]
 
@@ -121,7 +121,7 @@ def _message(raw: Any, i: int) -> Message:
         )
     if not isinstance(role_raw, str) or role_raw not in _ROLES:
         raise InvalidRequest(
-            f"Invalid value for '{param}.role': {json.dumps(role_raw)}. "
+            f"Invalid value for '{param}.role': {excerpt(role_raw)}. "
             "Supported values are: 'system', 'developer', 'user', 'assistant' and 'tool'.",
             param=f"{param}.role",
             code="invalid_value",
@@ -203,7 +203,7 @@ def _tool_choice(body: dict[str, Any], tools: tuple[FunctionTool, ...]) -> str:
     if isinstance(raw, str):
         if raw not in ("none", "auto", "required"):
             raise InvalidRequest(
-                f"Invalid value for '{param}': {json.dumps(raw)}. Use 'none', 'auto', 'required' or a function.",
+                f"Invalid value for '{param}': {excerpt(raw)}. Use 'none', 'auto', 'required' or a function.",
                 param=param,
                 code="invalid_value",
             )
@@ -269,9 +269,10 @@ def parse_chat_request(body: dict[str, Any]) -> ChatRequest:
     elif stop_raw is not None:
         raise bad_type("stop", "a string or an array of strings", stop_raw)
 
+    legacy_max = integer(body, "max_tokens", 1)  # checked even when max_completion_tokens wins
     max_tokens = integer(body, "max_completion_tokens", 1)
     if max_tokens is None:
-        max_tokens = integer(body, "max_tokens", 1)
+        max_tokens = legacy_max
 
     n = integer(body, "n", 1)
     if n is not None and n != 1:
@@ -309,7 +310,7 @@ def parse_chat_request(body: dict[str, Any]) -> ChatRequest:
             raise bad_type("response_format", "an object with 'type'", fmt)
         if fmt["type"] not in ("text", "json_object", "json_schema"):
             raise InvalidRequest(
-                f"Invalid value for 'response_format.type': {json.dumps(fmt['type'])}.",
+                f"Invalid value for 'response_format.type': {excerpt(fmt['type'])}.",
                 param="response_format.type",
                 code="invalid_value",
             )

@@ -52,7 +52,7 @@ class ChunkWriter:
         """The SSE frame of a delta with only ``text`` (None until the role went out)."""
         if not self._role_sent:
             return None
-        return self._text_head + json.dumps(text, ensure_ascii=False).encode() + self._text_tail
+        return self._text_head + json.dumps(text, ensure_ascii=False).encode("utf-8", "replace") + self._text_tail
 
     def _chunk(self, choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> dict[str, Any]:
         chunk: dict[str, Any] = {

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..canonical import ChatRequest, FunctionTool, ImagePart, Message, Role, ToolCall
 from ..errors import InvalidRequest
-from .fields import bad_type, boolean, integer, number, objects, string, unsupported
+from .fields import bad_type, boolean, excerpt, integer, number, objects, string, unsupported
 
 __all__ = ["ResponsesOptions", "parse_responses_request"]
 
@@ -73,7 +73,7 @@ def _parts(raw: Any, param: str, role: Role) -> tuple[str, tuple[ImagePart, ...]
         elif kind in ("input_file", "input_audio"):
             raise unsupported(f"{p}.type", f"'{kind}' parts are not supported; send text or images.")
         elif isinstance(kind, str):
-            raise _invalid(f"{p}.type", f"content parts of type {json.dumps(kind)[:60]} are not supported.")
+            raise _invalid(f"{p}.type", f"content parts of type {excerpt(kind)} are not supported.")
         else:
             raise InvalidRequest(f"Missing required parameter: '{p}.type'.", param=f"{p}.type", code="missing_required_parameter")
     return "\n".join(texts), tuple(images)
@@ -137,7 +137,7 @@ def _input(raw: Any, transcript: _Transcript) -> None:
         elif kind == "item_reference":
             raise unsupported(f"{p}.type", "item references need stored responses; this proxy is stateless, send the items.")
         elif isinstance(kind, str):
-            raise _invalid(f"{p}.type", f"input items of type {json.dumps(kind)[:60]} are not supported.")
+            raise _invalid(f"{p}.type", f"input items of type {excerpt(kind)} are not supported.")
         else:
             raise bad_type(f"{p}.type", "a string", kind)
 

@@ -9,7 +9,7 @@ from typing import Any
 from ..answer import Collected
 from ..canonical import AnswerEvent, Delta, Finish, KeepAlive, Replace, ToolCall, ToolCallDelta, Usage
 from ..errors import ProxyError
-from ..sse import encode_comment
+from ..sse import encode_comment, encode_event
 from .responses_parse import CUSTOM_INPUT, ResponsesOptions
 
 __all__ = ["ResponseStream", "new_response_id", "output_items", "response_object"]
@@ -150,7 +150,7 @@ class ResponseStream:
     def _event(self, kind: str, **fields: Any) -> bytes:
         obj = {"type": kind, "sequence_number": self._seq, **fields}
         self._seq += 1
-        return f"event: {kind}\ndata: {json.dumps(obj, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
+        return encode_event(kind, obj)
 
     def _response(self, status: str, **kw: Any) -> dict[str, Any]:
         return response_object(self.id, self.created_at, self.model, self.options, status=status, output=self._output, **kw)
