@@ -154,6 +154,20 @@ class App:
             return await handle_generation(rt, self.cfg, self.catalogue, self.pool, req.body)
         raise NotFound(f"Unknown path {req.method} {path[:200]}. This proxy serves {', '.join(ENDPOINTS)}.", code="unknown_url")
 
+    async def refuse_unread(self, req: Request, rt: Runtime) -> Response | None:
+        """For the edges, before reading a body: the answer to a request without a valid access token.
+
+        Only a caller the proxy serves may make it read (and hold) a body; everyone else gets their
+        401 (or the 404/405 of a wrong path or method) from the headers alone.
+        """
+        if req.method == "OPTIONS" or self.config_error is not None:
+            return None
+        try:
+            check_access(req.headers, self.cfg.access_tokens)
+        except ProxyError:
+            return await self.handle(req, rt)  # the body is empty: routing and the guard answer
+        return None
+
     def declared_too_large(self, headers: Mapping[str, str]) -> bool:
         """For the edges: the body need not be read, the 413 follows from Content-Length alone."""
         return declared_length(headers) > self.cfg.max_body_bytes

@@ -76,6 +76,21 @@ class MemoryKV:
         self._data[key] = (value, time.time() + ttl if ttl else None)
 
 
+async def _read_capped(receive: Any, cap: int) -> tuple[bytes | None, int]:
+    """The body, or None once it passes ``cap`` bytes (then nothing more is read or kept)."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > cap:
+            return None, max(size, cap + 1)
+        parts.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(parts), size
+
+
 class ProxyASGI:
     def __init__(self, env: Mapping[str, str], *, log: bool = True) -> None:
         self.env = dict(env)
@@ -111,18 +126,18 @@ class ProxyASGI:
             self._http = HttpxClient()
         app = self.app
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        body = b""
-        too_big = app.declared_too_large(headers)
-        while not too_big:
-            message = await receive()
-            body += message.get("body", b"")
-            if len(body) > app.cfg.max_body_bytes or not message.get("more_body"):
-                break
         rt = Runtime(http=self._http, kv=self.kv, clock=time.time, defer=self._defer, log=self._print)
-        req = Request(
-            method=scope["method"], path=scope["path"], headers=headers, body=body, query=scope.get("query_string", b"").decode()
-        )
-        resp = await app.handle(req, rt)
+        req = Request(method=scope["method"], path=scope["path"], headers=headers, query=scope.get("query_string", b"").decode())
+        resp = await app.refuse_unread(req, rt)  # no token, no body read
+        if resp is None:
+            body = b""
+            if not app.declared_too_large(headers):  # else the guard's 413 follows from Content-Length alone
+                read, size = await _read_capped(receive, app.cfg.max_body_bytes)
+                if read is None:  # a chunked body over the limit: the 413 from the size read so far
+                    headers = {**headers, "content-length": str(size)}
+                body = read or b""
+            req = Request(req.method, req.path, headers, body, req.query)
+            resp = await app.handle(req, rt)
         await send(
             {
                 "type": "http.response.start",

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import secrets
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable
@@ -156,10 +158,16 @@ async def _pump(body: AsyncIterator[bytes], writer: Any, signal: Any) -> None:
             await writer.close()
 
 
+def _body(js_request: Any) -> Any:
+    """The request's body stream, or None (JS ``null`` arrives as a ``JsNull``, not None)."""
+    stream = js_request.body
+    return None if stream is None or type(stream).__name__ == "JsNull" else stream
+
+
 async def _discard(js_request: Any) -> None:
     """Read an oversized body to its end without keeping it, so the 413 reaches the client
     (answering while the client is still sending makes some clients see a reset)."""
-    stream = js_request.body
+    stream = _body(js_request)
     if stream is None:
         return
     reader = stream.getReader()
@@ -168,11 +176,54 @@ async def _discard(js_request: Any) -> None:
             pass
 
 
+def _cancel(js_request: Any) -> None:
+    with contextlib.suppress(Exception):
+        js_request.body.cancel()
+
+
+async def _read_capped(js_request: Any, cap: int) -> tuple[bytes | None, int]:
+    """The body, or None once it passes ``cap`` bytes (the rest is cancelled, not read)."""
+    reader = _body(js_request).getReader()
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        part = await reader.read()
+        if part.done:
+            return b"".join(parts), size
+        chunk = part.value.to_bytes()
+        size += len(chunk)
+        if size > cap:
+            with contextlib.suppress(Exception):
+                await reader.cancel()
+            return None, size
+        parts.append(chunk)
+
+
 def _js_response(body: Any, status: int, headers: tuple[tuple[str, str], ...]) -> Any:
     return js.Response.new(body, _js_obj({"status": status, "headers": to_js([list(h) for h in headers])}))
 
 
 async def serve(request: Any, env: Any, ctx: Any) -> Any:
+    """The Worker's fetch handler; nothing escapes it as a traceback."""
+    try:
+        return await _serve(request, env, ctx)
+    except Exception as exc:  # a bug in the edge itself: the core's own handler never got to answer
+        request_id = "req_" + secrets.token_hex(12)
+        _log(f"internal error in {request_id} at the edge: {type(exc).__name__}: {exc}")
+        body = json.dumps(
+            {
+                "error": {
+                    "message": f"The proxy hit an internal error; the Worker logs have its details under {request_id}.",
+                    "type": "server_error",
+                    "param": None,
+                    "code": None,
+                }
+            }
+        ).encode()
+        return _js_response(to_js(body), 500, (("content-type", "application/json"), ("x-request-id", request_id)))
+
+
+async def _serve(request: Any, env: Any, ctx: Any) -> Any:
     global _ISOLATE
     if _ISOLATE is None:
         _ISOLATE = _Isolate(env)
@@ -183,14 +234,28 @@ async def serve(request: Any, env: Any, ctx: Any) -> Any:
     method = str(js_request.method).upper()  # the raw string: any method, no enum to fail on
     url = urlsplit(str(js_request.url))
     headers = _headers(js_request.headers)
+    core = Request(method=method, path=url.path, headers=headers, query=url.query)
+    has_body = _body(js_request) is not None
+    early = await app.refuse_unread(core, rt) if has_body else None
+    if early is not None:  # no valid token: the body is neither read nor kept
+        _cancel(js_request)
+        return _answer(early, method, rt, js_request)
     body = b""
-    if method in ("POST", "PUT", "PATCH"):
+    if has_body:
         if app.declared_too_large(headers):
             await _discard(js_request)  # the core answers 413 from the header alone
-        else:
-            body = (await js_request.arrayBuffer()).to_bytes()
-    core = Request(method=method, path=url.path, headers=headers, body=body, query=url.query)
-    resp: Response = await app.handle(core, rt)
+        elif "content-length" in headers:
+            body = (await js_request.arrayBuffer()).to_bytes()  # one crossing
+        else:  # chunked: read with a running cap, never more than the limit
+            read, size = await _read_capped(js_request, app.cfg.max_body_bytes)
+            if read is None:
+                headers = {**headers, "content-length": str(size)}  # the guard's 413, from the size read so far
+            body = read or b""
+        core = Request(method=method, path=url.path, headers=headers, body=body, query=url.query)
+    return _answer(await app.handle(core, rt), method, rt, js_request)
+
+
+def _answer(resp: Response, method: str, rt: Runtime, js_request: Any) -> Any:
     if isinstance(resp.body, bytes):
         payload = to_js(resp.body) if resp.body and resp.status not in (204, 304) and method != "HEAD" else None
         return _js_response(payload, resp.status, resp.headers)
