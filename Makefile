@@ -1,4 +1,4 @@
-.PHONY: dev test setup lint bench clean
+.PHONY: dev test setup lint bench fuzz clean
 
 # Set up everything and run the Worker locally (demo upstream without a Poe key).
 dev:
@@ -7,6 +7,10 @@ dev:
 # Set up everything and run all the tests.
 test:
 	bash scripts/test.sh
+
+# The long fuzz run: 10,000 requests against the Worker in workerd (tests/fuzz.py; options in ARGS).
+fuzz:
+	bash scripts/fuzz.sh $(ARGS)
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
