@@ -30,6 +30,7 @@ __all__ = [
     "ToolCall",
     "ToolCallDelta",
     "Usage",
+    "finish_reason",
 ]
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -139,6 +140,16 @@ class Usage:
 class Finish:
     reason: str  # "stop" | "length" | "tool_calls"
     usage: Usage
+
+
+def finish_reason(reported: str | None, called_tools: bool) -> str:
+    """The answer's finish reason: an answer with tool calls finished for them, whatever the upstream said
+    (some providers end one with "stop"; agent loops look for the tool reason), unless it was cut short."""
+    if reported == "length":
+        return "length"
+    if called_tools or reported == "function_call":
+        return "tool_calls"
+    return reported or "stop"
 
 
 @dataclass(frozen=True, slots=True)

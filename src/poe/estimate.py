@@ -31,7 +31,8 @@ class TokenCounter:
         self._other = 0
 
     def add(self, text: str) -> None:
-        ascii_chars = sum(1 for ch in text if ord(ch) < 128)
+        # C-speed counts, no Python per character: this runs over every prompt of 100 KB and more
+        ascii_chars = len(text) if text.isascii() else len(text.encode("ascii", "ignore"))
         self._ascii += ascii_chars
         self._other += len(text) - ascii_chars
 

@@ -1008,9 +1008,9 @@ async def written(source: Source, logs: list[str] | None = None) -> tuple[list[b
 async def test_write_stream_one_write_per_batch():
     source = Source([[Delta(content="a"), Delta(content="b")], [], [KeepAlive()], [Delta(content="c"), STOP]])
     chunks, events = await written(source)
-    assert len(chunks) == 1 + 3
-    assert kinds(frames(chunks[0])) == ["response.created", "response.in_progress"]
-    assert frames(chunks[2]) == [PING]
+    assert len(chunks) == 3  # each batch that had bytes, the head with the first (the empty one writes nothing)
+    assert kinds(frames(chunks[0]))[:2] == ["response.created", "response.in_progress"]
+    assert frames(chunks[1]) == [PING]
     assert source.closed == 1
     assert check_stream(events).output_text == "abc"
 
@@ -1040,7 +1040,6 @@ async def test_write_stream_closes_the_source_when_the_client_goes_away():
     source = Source([[Delta(content="a")], [Delta(content="b")], [STOP]])
     writer = ResponseStream("resp_c", CREATED, "gpt-5", OPTIONS)
     out = write_stream(source, writer, runtime([]), writer.start())  # type: ignore[arg-type]
-    assert kinds(frames(await anext(out))) == ["response.created", "response.in_progress"]
-    await anext(out)
+    assert kinds(frames(await anext(out)))[:2] == ["response.created", "response.in_progress"]  # with the first batch
     await out.aclose()  # type: ignore[attr-defined]
     assert source.closed == 1 and source.served == 1

@@ -23,12 +23,15 @@ class StreamWriter(Protocol):
 
 
 async def write_stream(batches: Batches, writer: StreamWriter, rt: Runtime, head: bytes = b"") -> AsyncIterator[bytes]:
-    """``head``, then the answer; an upstream failure or a bug ends it with the protocol's error event."""
+    """``head``, then the answer; an upstream failure or a bug ends it with the protocol's error event.
+
+    The answer is opened (at its commit point) before this runs, so its first batch is at hand.
+    """
     try:
-        if head:
-            yield head
         async for batch in batches:
-            out = b""
+            # head goes out with the first batch: once started, the upstream's generator closes
+            # (and cancels the upstream request) with this one, however early the client leaves
+            out, head = head, b""
             for ev in batch:
                 if isinstance(ev, Failure):
                     ev.error.message = rt.redact(ev.error.message)
@@ -37,8 +40,10 @@ async def write_stream(batches: Batches, writer: StreamWriter, rt: Runtime, head
                     out += writer.feed(ev)
             if out:
                 yield out
+        if head:  # an answer without a single batch: still a well-formed (empty) start
+            yield head
     except Exception as exc:  # a bug must still end the stream properly
         rt.log(f"internal error while streaming: {type(exc).__name__}")
-        yield writer.error(ProxyError("The proxy hit an internal error; the answer is incomplete."))
+        yield head + writer.error(ProxyError("The proxy hit an internal error; the answer is incomplete."))
     finally:
         await batches.aclose()

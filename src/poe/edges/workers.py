@@ -138,6 +138,8 @@ async def _pump(body: AsyncIterator[bytes], writer: Any, signal: Any) -> None:
     if watching:
         signal.addEventListener("abort", on_abort)
     try:
+        if watching and signal.aborted:  # the client left while the answer was being opened
+            raise asyncio.CancelledError
         async for chunk in body:
             if chunk:
                 await writer.write(to_js(chunk))

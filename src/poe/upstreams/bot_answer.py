@@ -14,7 +14,7 @@ import json
 import secrets
 from typing import Any
 
-from ..canonical import Delta, Replace, ToolCall, ToolCallDelta
+from ..canonical import Delta, Replace, ToolCall, ToolCallDelta, finish_reason
 from ..estimate import TokenCounter
 from .bot_events import File, JsonData, PoeEvent, ReplaceResponse, Text
 from .bot_reasoning import ReasoningSplitter
@@ -66,9 +66,7 @@ class Assembler:
         return tuple(ToolCall(*self._calls[i]) for i in self._call_order)
 
     def final_reason(self) -> str:
-        if self.finish_reason:
-            return self.finish_reason
-        return "tool_calls" if self._calls else "stop"
+        return finish_reason(self.finish_reason, bool(self._calls))
 
     # ------------------------------------------------------------ feeding
 

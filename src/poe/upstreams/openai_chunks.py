@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..canonical import AnswerEvent, ChatRequest, Delta, Message, ToolCallDelta, Usage
+from ..canonical import AnswerEvent, ChatRequest, Delta, Message, ToolCallDelta, Usage, finish_reason
 from ..catalogue import Model
 from ..errors import ProxyError, UpstreamError
 from ..estimate import TokenCounter, estimate_prompt_tokens
@@ -117,6 +117,7 @@ class ChunkReader:
         self.done = False
         self._completion = TokenCounter()
         self._reasoning = TokenCounter()
+        self._called = False
 
     def feed(self, event: SSEEvent) -> list[AnswerEvent]:
         """The events of one frame. Raises UpstreamError for an error frame."""
@@ -176,6 +177,7 @@ class ChunkReader:
                 )
             )
             self._completion.add(args if isinstance(args, str) else "")
+            self._called = True
         self._completion.add(content)
         self._reasoning.add(reasoning)
         return Delta(content=content, reasoning=reasoning, tool_calls=tuple(calls))
@@ -188,8 +190,7 @@ class ChunkReader:
         return Usage(estimate_prompt_tokens(self._req), self._completion.tokens + reasoning, reasoning)
 
     def final_reason(self) -> str:
-        reason = self.finish_reason or "stop"
-        return "tool_calls" if reason == "function_call" else reason
+        return finish_reason(self.finish_reason, self._called)
 
 
 def _usage(raw: dict[str, Any]) -> Usage:
