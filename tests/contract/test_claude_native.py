@@ -134,3 +134,39 @@ def test_count_tokens_needs_no_upstream(proxies: ProxyFactory) -> None:
         timeout=10,
     )
     assert r.status_code == 200 and r.json()["input_tokens"] > 0
+
+
+PDF_BLOCK = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0xLjQK"}}
+
+
+@pytest.mark.parametrize("target", OPENAI_TARGETS)
+def test_documents_and_signed_thinking_reach_claude_while_unsigned_thinking_is_dropped(
+    proxies: ProxyFactory, target: str
+) -> None:
+    proxy = proxies.get(target)
+    messages = [
+        {"role": "user", "content": [PDF_BLOCK, {"type": "text", "text": "Summarise it."}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": "from a translated answer", "signature": ""},
+                {"type": "thinking", "thinking": "Claude's own", "signature": "c2lnbmVk"},
+                {"type": "text", "text": "It is short."},
+            ],
+        },
+        {"role": "user", "content": "/params"},
+    ]
+    r = post(proxy.url, {"model": "claude-sonnet-4.5", "max_tokens": 100, "messages": messages})
+    assert r.status_code == 200, r.text
+    sent = json.loads(anthropic_message(r.json()).content[0].text)["body"]  # type: ignore[union-attr]
+    assert sent["messages"][0]["content"][0] == PDF_BLOCK
+    thinking = [b for b in sent["messages"][1]["content"] if b["type"] == "thinking"]
+    assert thinking == [{"type": "thinking", "thinking": "Claude's own", "signature": "c2lnbmVk"}]
+
+
+def test_documents_for_other_models_are_a_clear_400(proxies: ProxyFactory) -> None:
+    proxy = proxies.get("asgi/openai")
+    messages = [{"role": "user", "content": [PDF_BLOCK, {"type": "text", "text": "Summarise it."}]}]
+    r = post(proxy.url, {"model": "gpt-4o", "max_tokens": 100, "messages": messages})
+    assert r.status_code == 400
+    assert "document" in anthropic_error(r.json(), "invalid_request_error")["message"]

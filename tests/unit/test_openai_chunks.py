@@ -32,7 +32,8 @@ from poe.upstreams.openai_chunks import (
     ChunkReader,
     chat_body,
     is_claude,
-    without_reasoning_hints,
+    refused_fields,
+    upstream_tool_name,
 )
 from poe.upstreams.poe_openai import _batches
 
@@ -470,15 +471,35 @@ def test_effort_budgets_fit_the_cap():
 @pytest.mark.parametrize(
     ("err", "body", "refused"),
     [
-        (InvalidRequest("Unknown parameter: 'thinking_budget'"), {"thinking_budget": 1024}, True),
-        (InvalidRequest("reasoning_effort is not supported by this bot"), {"reasoning_effort": "low"}, True),
-        (InvalidRequest("reasoning_effort is not supported"), {"thinking_budget": 1024}, False),  # not what was sent
-        (InvalidRequest("messages: too long"), {"thinking_budget": 1024}, False),
-        (UpstreamError("thinking_budget broke Poe"), {"thinking_budget": 1024}, False),  # not a 400
+        (InvalidRequest("Unknown parameter: 'thinking_budget'"), {"thinking_budget": 1024}, ("thinking_budget",)),
+        (InvalidRequest("reasoning_effort is not supported by this bot"), {"reasoning_effort": "low"}, ("reasoning_effort",)),
+        (InvalidRequest("max_tokens is too large: 128000 > 16384"), {"max_tokens": 128000}, ("max_tokens",)),
+        (InvalidRequest("reasoning_effort is not supported"), {"thinking_budget": 1024}, ()),  # not what was sent
+        (InvalidRequest("messages: too long"), {"thinking_budget": 1024}, ()),
+        (UpstreamError("thinking_budget broke Poe"), {"thinking_budget": 1024}, ()),  # not a 400
     ],
 )
-def test_without_reasoning_hints(err, body, refused):
-    assert without_reasoning_hints(err, body) is refused
+def test_refused_fields(err, body, refused):
+    assert refused_fields(err, body) == refused
+
+
+def test_long_tool_names_are_shortened_for_poe_and_restored_in_the_answer():
+    long = "mcp__" + "very_long_server_name__" * 4 + "tool"
+    assert len(long) > 64
+    short = upstream_tool_name(long)
+    assert len(short) <= 64 and short != upstream_tool_name(long + "2")
+    req = ChatRequest(
+        model="gpt-5",
+        messages=(Message(role="user", content="go"),),
+        tools=(FunctionTool(name=long, description="", parameters={"type": "object", "properties": {}}),),
+        tool_choice=long,
+    )
+    body = chat_body(req, GPT)
+    assert body["tools"][0]["function"]["name"] == short
+    assert body["tool_choice"] == {"type": "function", "function": {"name": short}}
+    reader = ChunkReader(req)
+    (delta,) = reader.feed(chunk({"tool_calls": [{"index": 0, "id": "c1", "function": {"name": short, "arguments": "{}"}}]}))
+    assert delta.tool_calls[0].name == long
 
 
 # ---------------------------------------------------------------- EventStream and the batches of an answer

@@ -50,7 +50,7 @@ from poe.doors.responses_wire import (
     response_object,
 )
 from poe.doors.streaming import write_stream
-from poe.errors import InvalidRequest, UpstreamError, UpstreamTimeout, error_body
+from poe.errors import InsufficientQuota, InvalidRequest, RateLimited, UpstreamError, UpstreamTimeout, error_body
 from poe.http import Runtime
 
 WEATHER = {
@@ -428,8 +428,8 @@ REJECTIONS = [
     (body(tools=[{"type": "function", "name": "f", "parameters": []}]), "tools[0].parameters", "invalid_type"),
     (
         body(tools=[{"type": "function", "name": "f", "parameters": {"properties": 1}}]),
-        "tools[0].parameters.properties",
-        "invalid_type",
+        "tools[0].parameters",
+        "invalid_function_parameters",
     ),
     (body(tools=[WEATHER, {"type": "function", "name": "g", "description": 5}]), "tools[1].description", "invalid_type"),
     (body(tools=[WEATHER], tool_choice={"type": "function", "name": "get_time"}), "tool_choice.name", "invalid_value"),
@@ -1043,3 +1043,35 @@ async def test_write_stream_closes_the_source_when_the_client_goes_away():
     assert kinds(frames(await anext(out)))[:2] == ["response.created", "response.in_progress"]  # with the first batch
     await out.aclose()  # type: ignore[attr-defined]
     assert source.closed == 1 and source.served == 1
+
+
+# ---------------------------------------------------------------- review fixes
+
+
+def test_a_call_without_arguments_says_empty_object_streamed_and_not():
+    call = ToolCallDelta(index=0, id="call_1", name="get_weather", arguments="")
+    writer = ResponseStream("resp_e", CREATED, "gpt-5", OPTIONS)
+    raw = writer.start() + writer.feed(Delta(tool_calls=(call,))) + writer.feed(Finish("tool_calls", Usage(3, 1)))
+    events = frames(raw)
+    deltas = "".join(e["delta"] for e in events if e["type"] == "response.function_call_arguments.delta")
+    done = next(e for e in events if e["type"] == "response.function_call_arguments.done")
+    assert deltas == done["arguments"] == "{}"
+    assert check_stream(events).output[0].arguments == "{}"  # type: ignore[union-attr]
+    answer = Collected("", "", (ToolCall("call_1", "get_weather", ""),), "tool_calls", Usage(3, 1))
+    assert output_items(answer, frozenset())[0]["arguments"] == "{}"
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (RateLimited("slow down"), "rate_limit_exceeded"),
+        (InsufficientQuota("no points"), "insufficient_quota"),
+        (InvalidRequest("too long", code="context_length_exceeded"), "context_length_exceeded"),
+        (UpstreamError("broke"), "server_error"),
+    ],
+)
+def test_response_failed_carries_a_code_clients_act_on(error, code):
+    writer = ResponseStream("resp_f", CREATED, "gpt-5", OPTIONS)
+    events = frames(writer.start() + writer.error(error))
+    assert events[-1]["type"] == "response.failed"
+    assert events[-1]["response"]["error"] == {"code": code, "message": error.message}

@@ -40,12 +40,15 @@ async def handle_messages(
     rt: Runtime, cfg: Config, catalogue: Catalogue, pool: KeyPool, raw: bytes, headers: Mapping[str, str]
 ) -> Response:
     body = load_json(raw)
-    req = parse_messages_request(body)
-    model = catalogue.resolve(req.model)
-    if cfg.claude_native and (model.protocol or cfg.protocol) == "openai" and is_claude(model):
+    asked = body.get("model")
+    model = catalogue.resolve(asked) if isinstance(asked, str) and asked.strip() else None
+    if model is not None and cfg.claude_native and (model.protocol or cfg.protocol) == "openai" and is_claude(model):
+        req = parse_messages_request(body, native=True)
         native = await _native(rt, cfg, pool, req, model, body, headers)
         if native is not None:
             return native
+    req = parse_messages_request(body)  # every block must translate
+    model = model or catalogue.resolve(req.model)
     if req.stream:
         opened = await open_answer(rt, cfg, pool, req, model)
         writer = MessageStream(new_message_id(), req.model, estimate_prompt_tokens(req))
@@ -60,12 +63,36 @@ async def _native(
     """Poe's Anthropic endpoint's answer, untouched; None when it does not know the bot (then it is translated)."""
     check_images(req, cfg.max_image_bytes)
     try:
-        opened = await poe_openai.open_messages(rt, cfg, pool, poe_openai.upstream_body(body, model), headers)
+        opened = await poe_openai.open_messages(
+            rt, cfg, pool, poe_openai.upstream_body(_unsigned_thinking_dropped(body), model), headers
+        )
     except NotFound:
         return None
     upstream = opened.value
     ctype = upstream.headers.get("content-type") or (SSE_HEADERS if req.stream else JSON_HEADERS)[0][1]
     return Response(200, (("content-type", ctype), *(SSE_HEADERS[1:] if req.stream else ())), Passthrough(upstream))
+
+
+def _unsigned_thinking_dropped(body: dict[str, Any]) -> dict[str, Any]:
+    """The body without thinking blocks that carry no signature: the proxy's own, from a translated
+    answer earlier in the conversation, which Anthropic would refuse as forged."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not any(
+        isinstance(m, dict)
+        and isinstance(m.get("content"), list)
+        and any(isinstance(b, dict) and b.get("type") == "thinking" and not b.get("signature") for b in m["content"])
+        for m in messages
+    ):
+        return body
+    kept = []
+    for m in messages:
+        if isinstance(m, dict) and isinstance(m.get("content"), list):
+            blocks = [
+                b for b in m["content"] if not (isinstance(b, dict) and b.get("type") == "thinking" and not b.get("signature"))
+            ]
+            m = {**m, "content": blocks}
+        kept.append(m)
+    return {**body, "messages": kept}
 
 
 def handle_count_tokens(catalogue: Catalogue, raw: bytes) -> Response:

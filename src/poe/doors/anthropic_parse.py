@@ -15,7 +15,7 @@ from typing import Any
 
 from ..canonical import ChatRequest, FunctionTool, ImagePart, Message, ToolCall
 from ..errors import InvalidRequest
-from .fields import bad_type, boolean, excerpt, integer, number, objects, string
+from .fields import bad_type, boolean, excerpt, integer, number, object_schema, objects, string, tool_name
 
 __all__ = ["parse_messages_request"]
 
@@ -50,7 +50,7 @@ def _image(block: dict[str, Any], param: str) -> ImagePart:
     raise _invalid(f"{param}.source.type", "expected 'base64' or 'url'.")
 
 
-def _text_of(raw: Any, param: str) -> tuple[str, list[ImagePart]]:
+def _text_of(raw: Any, param: str, native: bool) -> tuple[str, list[ImagePart]]:
     """A ``tool_result``'s content: a string or text/image blocks."""
     if raw is None:
         return "", []
@@ -64,12 +64,12 @@ def _text_of(raw: Any, param: str) -> tuple[str, list[ImagePart]]:
             texts.append(string(block, "text", f"{p}.text", required=True) or "")
         elif kind == "image":
             images.append(_image(block, p))
-        elif not (isinstance(kind, str) and (kind in IGNORED_BLOCKS or kind == "search_result")):
+        elif not (isinstance(kind, str) and (native or kind in IGNORED_BLOCKS or kind == "search_result")):
             raise _invalid(f"{p}.type", f"content blocks of type {excerpt(kind)} are not supported here.")
     return "\n".join(texts), images
 
 
-def _messages(raw: Any) -> list[Message]:
+def _messages(raw: Any, native: bool) -> list[Message]:
     if raw is None:
         raise InvalidRequest("messages: Field required", param="messages", code="missing_required_parameter")
     pairs = objects(raw, "messages")
@@ -113,15 +113,15 @@ def _messages(raw: Any) -> list[Message]:
                 if role != "user":
                     raise _invalid(f"{p}.type", "tool_result blocks belong in user messages.")
                 call_id = string(block, "tool_use_id", f"{p}.tool_use_id", required=True)
-                text, result_images = _text_of(block.get("content"), f"{p}.content")
+                text, result_images = _text_of(block.get("content"), f"{p}.content", native)
                 if boolean(block, "is_error", False, f"{p}.is_error"):
                     text = f"Error: {text}"
                 results.append(Message(role="tool", content=text, tool_call_id=call_id))
                 images.extend(result_images)  # Chat Completions has no images in tool messages: they follow as user content
+            elif isinstance(kind, str) and (native or kind in IGNORED_BLOCKS):
+                continue  # Poe's Anthropic endpoint takes every block Anthropic does (documents too)
             elif kind == "document":
-                raise _invalid(f"{p}.type", "document blocks are not supported by this proxy; send the text instead.")
-            elif isinstance(kind, str) and kind in IGNORED_BLOCKS:
-                continue
+                raise _invalid(f"{p}.type", "document blocks reach Claude bots only; send other models the text instead.")
             elif isinstance(kind, str):
                 raise _invalid(f"{p}.type", f"content blocks of type {excerpt(kind)} are not supported.")
             else:
@@ -154,16 +154,10 @@ def _tools(raw: Any) -> tuple[FunctionTool, ...]:
         kind = tool.get("type")
         if kind not in (None, "custom"):
             continue  # a server tool (web_search_..., bash_..., text_editor_...) Poe cannot run: left out
-        name = string(tool, "name", f"{p}.name", required=True)
-        assert name is not None
-        if not name or len(name) > 128 or not all((c.isascii() and c.isalnum()) or c in "_-" for c in name):
-            raise _invalid(f"{p}.name", "must be 1-128 letters, digits, underscores or dashes.")
-        schema = tool.get("input_schema")
-        if not isinstance(schema, dict):
-            raise bad_type(f"{p}.input_schema", "an object", schema)
-        params = {"type": "object", "properties": {}, **schema}
-        if not isinstance(params["properties"], dict):
-            raise bad_type(f"{p}.input_schema.properties", "an object", params["properties"])
+        name = tool_name(tool, "name", f"{p}.name", 128)
+        if "input_schema" not in tool:
+            raise InvalidRequest(f"{p}.input_schema: Field required", param=f"{p}.input_schema")
+        params = object_schema(tool["input_schema"], f"{p}.input_schema")
         tools.append(
             FunctionTool(name=name, description=string(tool, "description", f"{p}.description") or "", parameters=params)
         )
@@ -227,14 +221,18 @@ def _effort(raw: Any) -> str | None:
     return "xhigh" if effort == "max" else str(effort)
 
 
-def parse_messages_request(body: dict[str, Any], *, count_only: bool = False) -> ChatRequest:
-    """The request of ``/v1/messages`` (``count_only``: of ``/v1/messages/count_tokens``, no ``max_tokens``)."""
+def parse_messages_request(body: dict[str, Any], *, count_only: bool = False, native: bool = False) -> ChatRequest:
+    """The request of ``/v1/messages`` (``count_only``: of ``/v1/messages/count_tokens``, no ``max_tokens``).
+
+    ``native``: for Poe's own Anthropic endpoint, which takes every block type Anthropic's API does;
+    blocks the proxy cannot translate (``document``, new types) are then let through, not refused.
+    """
     model = string(body, "model", "model", required=True)
     assert model is not None
     if not model.strip():
         raise _invalid("model", "it is empty.")
     max_tokens = integer(body, "max_tokens", 1, required=not count_only)
-    messages = _messages(body.get("messages"))
+    messages = _messages(body.get("messages"), native)
     system = _system(body.get("system"))
     if system:
         messages.insert(0, Message(role="system", content=system))
@@ -249,7 +247,6 @@ def parse_messages_request(body: dict[str, Any], *, count_only: bool = False) ->
     metadata = body.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise bad_type("metadata", "an object", metadata)
-    user = metadata.get("user_id") if metadata else None
     return ChatRequest(
         model=model.strip(),
         messages=tuple(messages),
@@ -259,7 +256,6 @@ def parse_messages_request(body: dict[str, Any], *, count_only: bool = False) ->
         top_p=number(body, "top_p", 0.0, 1.0),
         stop=tuple(stop_raw or ()),
         max_tokens=max_tokens,
-        user=user if isinstance(user, str) and user else None,
         tools=tools,
         tool_choice=tool_choice,
         parallel_tool_calls=parallel,

@@ -8,7 +8,19 @@ from typing import Any
 
 from ..errors import InvalidRequest
 
-__all__ = ["bad_type", "boolean", "excerpt", "integer", "number", "objects", "string", "type_name", "unsupported"]
+__all__ = [
+    "bad_type",
+    "boolean",
+    "excerpt",
+    "integer",
+    "number",
+    "object_schema",
+    "objects",
+    "string",
+    "tool_name",
+    "type_name",
+    "unsupported",
+]
 
 EXCERPT = 60  # characters of a client's value quoted back in an error message
 
@@ -116,3 +128,35 @@ def objects(raw: Any, param: str) -> list[tuple[str, dict[str, Any]]]:
             raise bad_type(f"{param}[{i}]", "an object", item)
         out.append((f"{param}[{i}]", item))
     return out
+
+
+def tool_name(obj: dict[str, Any], key: str, param: str, limit: int) -> str:
+    """A tool's name: 1 to ``limit`` ASCII letters, digits, ``_`` or ``-`` (what every upstream accepts)."""
+    name = string(obj, key, param, required=True)
+    assert name is not None
+    if not name or len(name) > limit or not all((c.isascii() and c.isalnum()) or c in "_-" for c in name):
+        raise InvalidRequest(
+            f"Invalid '{param}': must be 1-{limit} letters, digits, underscores or dashes.", param=param, code="invalid_value"
+        )
+    return name
+
+
+def object_schema(raw: Any, param: str) -> dict[str, Any]:
+    """A tool's JSON schema, completed to an object schema of the shape Poe's bot protocol accepts."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise bad_type(param, "an object", raw)
+    schema = {"type": "object", "properties": {}, **raw}
+    required = schema.get("required")
+    if (
+        not isinstance(schema["type"], str)
+        or not isinstance(schema["properties"], dict)
+        or not (required is None or (isinstance(required, list) and all(isinstance(r, str) for r in required)))
+    ):
+        raise InvalidRequest(
+            f"Invalid schema for '{param}': 'type' must be a string, 'properties' an object and 'required' an array of strings.",
+            param=param,
+            code="invalid_function_parameters",
+        )
+    return schema

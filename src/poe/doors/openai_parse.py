@@ -12,7 +12,7 @@ from typing import Any
 
 from ..canonical import ChatRequest, FunctionTool, ImagePart, Message, Role, ToolCall
 from ..errors import InvalidRequest
-from .fields import bad_type, boolean, excerpt, integer, number, objects, string, unsupported
+from .fields import bad_type, boolean, excerpt, integer, number, object_schema, objects, string, tool_name, unsupported
 
 __all__ = ["parse_chat_request"]
 
@@ -162,33 +162,8 @@ def _tools(body: dict[str, Any]) -> tuple[FunctionTool, ...]:
                 f"Invalid value for '{p}.type': only 'function' tools are supported.", param=f"{p}.type", code="invalid_value"
             )
         fn = _function(tool, p)
-        name = string(fn, "name", f"{p}.function.name", required=True)
-        assert name is not None
-        if not name or len(name) > 64 or not all((c.isascii() and c.isalnum()) or c in "_-" for c in name):
-            raise InvalidRequest(
-                f"Invalid '{p}.function.name': must be 1-64 letters, digits, underscores or dashes.",
-                param=f"{p}.function.name",
-                code="invalid_value",
-            )
-        params = fn.get("parameters")
-        if params is None:
-            params = {"type": "object", "properties": {}}
-        if not isinstance(params, dict):
-            raise bad_type(f"{p}.function.parameters", "an object", params)
-        params = {"type": "object", "properties": {}, **params}
-        required = params.get("required")
-        if (
-            not isinstance(params["type"], str)
-            or not isinstance(params["properties"], dict)
-            or not (required is None or (isinstance(required, list) and all(isinstance(r, str) for r in required)))
-        ):
-            # the shape Poe's QueryRequest (ParametersDefinition) accepts
-            raise InvalidRequest(
-                f"Invalid schema for '{p}.function.parameters': 'type' must be a string, "
-                "'properties' an object and 'required' an array of strings.",
-                param=f"{p}.function.parameters",
-                code="invalid_function_parameters",
-            )
+        name = tool_name(fn, "name", f"{p}.function.name", 64)
+        params = object_schema(fn.get("parameters"), f"{p}.function.parameters")
         tools.append(
             FunctionTool(name=name, description=string(fn, "description", f"{p}.function.description") or "", parameters=params)
         )

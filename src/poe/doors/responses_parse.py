@@ -17,7 +17,7 @@ from typing import Any
 
 from ..canonical import ChatRequest, FunctionTool, ImagePart, Message, Role, ToolCall
 from ..errors import InvalidRequest
-from .fields import bad_type, boolean, excerpt, integer, number, objects, string, unsupported
+from .fields import bad_type, boolean, excerpt, integer, number, object_schema, objects, string, tool_name, unsupported
 
 __all__ = ["ResponsesOptions", "parse_responses_request"]
 
@@ -150,10 +150,7 @@ def _tools(raw: Any) -> tuple[tuple[FunctionTool, ...], tuple[dict[str, Any], ..
         kind = tool.get("type")
         if kind not in ("function", "custom"):
             continue  # a built-in tool Poe cannot run: the answer goes on without it
-        name = string(tool, "name", f"{p}.name", required=True)
-        assert name is not None
-        if not name or len(name) > 64 or not all((c.isascii() and c.isalnum()) or c in "_-" for c in name):
-            raise _invalid(f"{p}.name", "must be 1-64 letters, digits, underscores or dashes.")
+        name = tool_name(tool, "name", f"{p}.name", 64)
         description = string(tool, "description", f"{p}.description") or ""
         if kind == "custom":
             fmt = tool.get("format")
@@ -169,14 +166,7 @@ def _tools(raw: Any) -> tuple[tuple[FunctionTool, ...], tuple[dict[str, Any], ..
             custom.add(name)
             echoed.append({"type": "custom", "name": name, "description": description})
             continue
-        schema = tool.get("parameters")
-        if schema is None:
-            schema = {}
-        if not isinstance(schema, dict):
-            raise bad_type(f"{p}.parameters", "an object", schema)
-        params = {"type": "object", "properties": {}, **schema}
-        if not isinstance(params["properties"], dict):
-            raise bad_type(f"{p}.parameters.properties", "an object", params["properties"])
+        params = object_schema(tool.get("parameters"), f"{p}.parameters")
         tools.append(FunctionTool(name=name, description=description, parameters=params))
         strict = tool.get("strict")
         echoed.append(

@@ -62,7 +62,7 @@ def _call_item(item_id: str, call: ToolCall, custom: frozenset[str], status: str
         "id": item_id,
         "call_id": call.id,
         "name": call.name,
-        "arguments": call.arguments,
+        "arguments": call.arguments or ("{}" if status == "completed" else ""),  # clients parse it as JSON
         "status": status,
     }
 
@@ -107,7 +107,7 @@ def response_object(
         "object": "response",
         "created_at": created_at,
         "status": status,
-        "error": {"code": "server_error", "message": error.message} if error is not None else None,
+        "error": {"code": failure_code(error), "message": error.message} if error is not None else None,
         "incomplete_details": {"reason": "max_output_tokens" if reason == "length" else "content_filter"} if incomplete else None,
         "instructions": options.instructions,
         "max_output_tokens": options.max_output_tokens,
@@ -126,6 +126,17 @@ def response_object(
         "usage": usage_object(usage) if usage is not None else None,
         "metadata": options.metadata,
     }
+
+
+def failure_code(err: ProxyError) -> str:
+    """The ``error.code`` clients such as Codex act on (wait and retry, stop, shorten the context)."""
+    if err.type == "insufficient_quota" or err.code == "insufficient_quota":
+        return "insufficient_quota"
+    if err.status == 429:
+        return "rate_limit_exceeded"
+    if err.code == "context_length_exceeded":
+        return "context_length_exceeded"
+    return "server_error"
 
 
 def finished_status(reason: str) -> str:
@@ -192,7 +203,10 @@ class ResponseStream:
                 out = self._event("response.custom_tool_call_input.delta", **where, delta=item["input"])
                 out += self._event("response.custom_tool_call_input.done", **where, input=item["input"])
             else:
-                out = self._event("response.function_call_arguments.done", **where, name=call.name, arguments=text)
+                out = b""
+                if not text:  # a call without arguments: "{}", as OpenAI sends, never "" (not JSON)
+                    out = self._event("response.function_call_arguments.delta", **where, delta="{}")
+                out += self._event("response.function_call_arguments.done", **where, name=call.name, arguments=text or "{}")
         self._output.append(item)
         return out + self._event("response.output_item.done", output_index=index, item=item)
 

@@ -8,6 +8,7 @@ frames back as canonical events with ``ChunkReader``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -18,10 +19,20 @@ from ..estimate import TokenCounter, estimate_prompt_tokens
 from ..pool import snippet
 from ..sse import SSEEvent
 
-__all__ = ["ChunkReader", "chat_body", "is_claude", "without_reasoning_hints"]
+__all__ = ["ChunkReader", "chat_body", "is_claude", "refused_fields", "upstream_tool_name"]
 
 THINKING_BUDGET_MAX = 31999  # Poe's declared range for Claude bots' thinking_budget
-REASONING_HINTS = ("reasoning_effort", "thinking_budget")
+# Fields the proxy adds or passes on for a translated client that Poe may refuse for one bot (a bot
+# without reasoning parameters, an output limit above the model's): asked again without them.
+OPTIONAL_FIELDS = ("reasoning_effort", "thinking_budget", "max_tokens")
+TOOL_NAME_LIMIT = 64  # OpenAI's function names; Anthropic's reach 128 (MCP tools)
+
+
+def upstream_tool_name(name: str) -> str:
+    """A tool name OpenAI-style upstreams accept: long names shortened, kept unique by a hash."""
+    if len(name) <= TOOL_NAME_LIMIT:
+        return name
+    return f"{name[:55]}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def is_claude(model: Model) -> bool:
@@ -44,7 +55,8 @@ def _message(m: Message) -> dict[str, Any]:
         out["name"] = m.name
     if m.tool_calls:
         out["tool_calls"] = [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in m.tool_calls
+            {"id": c.id, "type": "function", "function": {"name": upstream_tool_name(c.name), "arguments": c.arguments}}
+            for c in m.tool_calls
         ]
     if m.tool_call_id is not None:
         out["tool_call_id"] = m.tool_call_id
@@ -77,12 +89,17 @@ def chat_body(req: ChatRequest, model: Model, *, hints: bool = True) -> dict[str
         body["response_format"] = {"type": "json_object"}
     if req.tools:
         body["tools"] = [
-            {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": dict(t.parameters)}}
+            {
+                "type": "function",
+                "function": {"name": upstream_tool_name(t.name), "description": t.description, "parameters": dict(t.parameters)},
+            }
             for t in req.tools
         ]
         choice = req.tool_choice
         body["tool_choice"] = (
-            choice if choice in ("auto", "none", "required") else {"type": "function", "function": {"name": choice}}
+            choice
+            if choice in ("auto", "none", "required")
+            else {"type": "function", "function": {"name": upstream_tool_name(choice)}}
         )
         if not req.parallel_tool_calls:
             body["parallel_tool_calls"] = False
@@ -102,9 +119,11 @@ def chat_body(req: ChatRequest, model: Model, *, hints: bool = True) -> dict[str
 EFFORT_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 31999}
 
 
-def without_reasoning_hints(err: ProxyError, body: dict[str, Any]) -> bool:
-    """True when Poe refused a reasoning hint the proxy added (a bot that declares no such parameter)."""
-    return err.status == 400 and any(k in body and k in err.message for k in REASONING_HINTS)
+def refused_fields(err: ProxyError, body: dict[str, Any]) -> tuple[str, ...]:
+    """The optional fields of ``body`` that Poe's 400 names: sending again without them may succeed."""
+    if err.status != 400:
+        return ()
+    return tuple(k for k in OPTIONAL_FIELDS if k in body and k in err.message)
 
 
 class ChunkReader:
@@ -118,6 +137,8 @@ class ChunkReader:
         self._completion = TokenCounter()
         self._reasoning = TokenCounter()
         self._called = False
+        # shortened tool names back to the client's
+        self._names = {upstream_tool_name(t.name): t.name for t in req.tools if len(t.name) > TOOL_NAME_LIMIT}
 
     def feed(self, event: SSEEvent) -> list[AnswerEvent]:
         """The events of one frame. Raises UpstreamError for an error frame."""
@@ -172,7 +193,7 @@ class ChunkReader:
                 ToolCallDelta(
                     index=index if isinstance(index, int) else len(calls),
                     id=call_id if isinstance(call_id, str) and call_id else None,
-                    name=name if isinstance(name, str) and name else None,
+                    name=self._names.get(name, name) if isinstance(name, str) and name else None,
                     arguments=args if isinstance(args, str) else "",
                 )
             )

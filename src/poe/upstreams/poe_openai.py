@@ -30,7 +30,7 @@ from ..pool import AttemptFailed, KeyPool, Opened, open_with_failover, read_head
 from ..settings import Config
 from ..sse import SSEEvent
 from .event_stream import EventStream, mid_stream_error
-from .openai_chunks import ChunkReader, chat_body, without_reasoning_hints
+from .openai_chunks import ChunkReader, chat_body, refused_fields
 
 __all__ = [
     "MAX_ANSWER_BYTES",
@@ -151,10 +151,12 @@ async def open_answer(rt: Runtime, cfg: Config, pool: KeyPool, req: ChatRequest,
     try:
         opened = await open_chat(rt, cfg, pool, _dumps(body), stream=True)
     except InvalidRequest as err:
-        if not without_reasoning_hints(err, body):
+        refused = refused_fields(err, body)
+        if not refused:
             raise
-        # the bot declares no such parameter: answer without the reasoning the client hoped for
-        opened = await open_chat(rt, cfg, pool, _dumps(chat_body(req, model, hints=False)), stream=True)
+        # the bot takes no such parameter (or not this value): answer without it, as the bot can
+        rt.log(f"Poe refused {', '.join(refused)} for {model.bot}; asking again without")
+        opened = await open_chat(rt, cfg, pool, _dumps({k: v for k, v in body.items() if k not in refused}), stream=True)
     stream = EventStream(opened.value, _frame, _is_done)
     stream.watch(cfg.timeout)
     return Opened(_batches(stream, ChunkReader(req), cfg.timeout), opened.key_index, opened.on_failure)
