@@ -355,8 +355,7 @@ ANTHROPIC_TOOL = named(
     one_of(
         obj(
             {"name": string(pattern=r"^[A-Za-z0-9_-]{1,128}$"), "input_schema": obj(plain={"properties": JSON_OBJECT})},
-            {"description": string()},
-            {"type": const("custom")},
+            {"description": string(), "type": const("custom")},
             description="A custom tool.",
         ),
         obj(

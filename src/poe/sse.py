@@ -17,7 +17,18 @@ from typing import Any
 
 _EOL = re.compile(r"\r\n|\r|\n")
 
-__all__ = ["DONE", "SSEDecoder", "SSEEvent", "compact", "encode_comment", "encode_data", "encode_event"]
+__all__ = [
+    "DONE",
+    "HOLE",
+    "SSEDecoder",
+    "SSEEvent",
+    "compact",
+    "encode_comment",
+    "encode_data",
+    "encode_event",
+    "event_template",
+    "json_string",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +122,19 @@ def encode_data(obj: Any) -> bytes:
 def encode_event(kind: str, obj: Any) -> bytes:
     """One named event (``event:`` line, then ``data:``), as Anthropic's and the Responses streams have."""
     return b"event: " + kind.encode() + b"\ndata: " + compact(obj) + b"\n\n"
+
+
+HOLE = "\0"  # a value left open in an event template
+
+
+def event_template(kind: str, obj: Any) -> tuple[bytes, ...]:
+    """The bytes of a named event around its holes (values ``HOLE``), in order: the frames of one
+    content block differ only there, so each is filled in by concatenation, not built and dumped."""
+    return tuple(encode_event(kind, obj).split(b'"\\u0000"'))
+
+
+def json_string(text: str) -> bytes:
+    return json.dumps(text, ensure_ascii=False).encode("utf-8", "replace")
 
 
 def compact(obj: Any) -> bytes:

@@ -9,7 +9,7 @@ from typing import Any
 from ..answer import Collected
 from ..canonical import AnswerEvent, Delta, Failure, Finish, KeepAlive, Replace, ToolCallDelta, Usage
 from ..errors import ProxyError
-from ..sse import encode_event
+from ..sse import HOLE, encode_event, event_template, json_string
 
 __all__ = ["MessageStream", "error_object", "error_status", "message_object", "new_message_id", "tool_input"]
 
@@ -101,6 +101,7 @@ class MessageStream:
         self._index = -1
         self._open: str | None = None  # "thinking" | "text" | "tool_use"
         self._tool: int | None = None  # the canonical index of the open tool call
+        self._frame: tuple[bytes, ...] = ()  # the open text or thinking block's delta frame, around the text
 
     def start(self) -> bytes:
         message: dict[str, Any] = {
@@ -119,6 +120,11 @@ class MessageStream:
         out = self._close()
         self._index += 1
         self._open = kind
+        if kind in ("text", "thinking"):  # most events of an answer: their frame is filled in, not built
+            delta = {"type": f"{kind}_delta", kind: HOLE}
+            self._frame = event_template(
+                "content_block_delta", {"type": "content_block_delta", "index": self._index, "delta": delta}
+            )
         return out + _event("content_block_start", {"type": "content_block_start", "index": self._index, "content_block": block})
 
     def _close(self) -> bytes:
@@ -132,7 +138,8 @@ class MessageStream:
 
     def _text(self, text: str) -> bytes:
         out = b"" if self._open == "text" else self._begin("text", {"type": "text", "text": ""})
-        return out + self._delta({"type": "text_delta", "text": text})
+        head, tail = self._frame
+        return out + head + json_string(text) + tail
 
     def _calls(self, calls: tuple[ToolCallDelta, ...]) -> bytes:
         out = b""
@@ -151,7 +158,8 @@ class MessageStream:
             if ev.reasoning:
                 if self._open != "thinking":
                     out += self._begin("thinking", {"type": "thinking", "thinking": "", "signature": ""})
-                out += self._delta({"type": "thinking_delta", "thinking": ev.reasoning})
+                head, tail = self._frame
+                out += head + json_string(ev.reasoning) + tail
             if ev.content:
                 out += self._text(ev.content)
             if ev.tool_calls:

@@ -9,7 +9,7 @@ from typing import Any
 from ..answer import Collected
 from ..canonical import AnswerEvent, Delta, Finish, KeepAlive, Replace, ToolCall, ToolCallDelta, Usage
 from ..errors import ProxyError
-from ..sse import encode_comment, encode_event
+from ..sse import HOLE, encode_comment, encode_event, event_template, json_string
 from .responses_parse import CUSTOM_INPUT, ResponsesOptions
 
 __all__ = ["ResponseStream", "new_response_id", "output_items", "response_object"]
@@ -157,6 +157,7 @@ class ResponseStream:
         self._item_id = ""
         self._text: list[str] = []
         self._call: ToolCallDelta | None = None  # the open call's first delta (id, name)
+        self._frame: tuple[bytes, ...] = ()  # the open text item's delta frame (see _template)
 
     def _event(self, kind: str, **fields: Any) -> bytes:
         obj = {"type": kind, "sequence_number": self._seq, **fields}
@@ -222,10 +223,8 @@ class ResponseStream:
                 summary_index=0,
                 part=part,
             )
-        self._text.append(text)
-        return out + self._event(
-            "response.reasoning_summary_text.delta", item_id=self._item_id, output_index=self._index, summary_index=0, delta=text
-        )
+            self._template("response.reasoning_summary_text.delta", summary_index=0)
+        return out + self._fill(text)
 
     def _content(self, text: str) -> bytes:
         out = b""
@@ -238,15 +237,22 @@ class ResponseStream:
                 content_index=0,
                 part=_text_part(""),
             )
+            self._template("response.output_text.delta", content_index=0)
+        return out + self._fill(text)
+
+    def _template(self, kind: str, **where: int) -> None:
+        """The open item's delta frame around its two holes, the sequence number and the text."""
+        fields = {"type": kind, "sequence_number": HOLE, "item_id": self._item_id, "output_index": self._index, **where}
+        extra: dict[str, Any] = {"logprobs": []} if kind == "response.output_text.delta" else {}
+        self._frame = event_template(kind, {**fields, "delta": HOLE, **extra})
+
+    def _fill(self, text: str) -> bytes:
+        """One text delta of the open item (most events of an answer): filled in, not built."""
         self._text.append(text)
-        return out + self._event(
-            "response.output_text.delta",
-            item_id=self._item_id,
-            output_index=self._index,
-            content_index=0,
-            delta=text,
-            logprobs=[],
-        )
+        head, middle, tail = self._frame
+        seq = self._seq
+        self._seq += 1
+        return head + str(seq).encode() + middle + json_string(text) + tail
 
     def _calls(self, calls: tuple[ToolCallDelta, ...]) -> bytes:
         out = b""

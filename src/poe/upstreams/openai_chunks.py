@@ -143,7 +143,7 @@ class ChunkReader:
     def feed(self, event: SSEEvent) -> list[AnswerEvent]:
         """The events of one frame. Raises UpstreamError for an error frame."""
         data = event.data
-        if data.strip() == "[DONE]":
+        if data == "[DONE]" or data.strip() == "[DONE]":
             self.done = True
             return []
         try:

@@ -167,7 +167,8 @@ def _frame(event: SSEEvent) -> SSEEvent:
 
 
 def _is_done(event: SSEEvent) -> bool:
-    return event.data.strip() == "[DONE]"
+    data = event.data
+    return data == "[DONE]" or (data[:1] in " \t\n" and data.strip() == "[DONE]")
 
 
 async def _batches(stream: EventStream[SSEEvent], reader: ChunkReader, idle: float) -> Batches:
