@@ -87,8 +87,13 @@ class KeyFailedMidAnswer(UpstreamError):
 
 
 def snippet(text: str, limit: int = 300) -> str:
+    """Upstream text cut for a message, at a space: a token cut in two (a key Poe echoed, say)
+    would leave a prefix that redaction, which matches whole secrets, cannot find."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 3]
+    return (head.rsplit(" ", 1)[0] if " " in head else "") + "..."
 
 
 def _error_fields(body_text: str) -> tuple[str, str]:
@@ -176,7 +181,7 @@ async def send_attempt(rt: Runtime, request: OutboundRequest, connect_timeout: f
     if 300 <= response.status < 400:  # never follow a redirect with a key attached
         await response.close()
         raise AttemptFailed("unavailable", f"Poe answered with a redirect (HTTP {response.status})")
-    text = await _error_text(response)
+    text = rt.redact(await _error_text(response))  # before any cut, so no part of a secret survives it
     await response.close()
     raise classify_status(response.status, parse_retry_after(response.headers.get("retry-after")), text)
 

@@ -88,8 +88,20 @@ def test_other_error_events_are_upstream_errors():
     assert isinstance(err, UpstreamError) and err.status == 502
     assert err.code == "upstream_error"
     assert "The bot crashed" in err.message
-    err = classify_error_event(PoeErrorEvent("odd", True, "bot_unavailable"))
-    assert err.code == "bot_unavailable"
+    err = classify_error_event(PoeErrorEvent("odd", True, "bot_unavailable; secret-key-1 leaked"))
+    assert err.code == "upstream_error"  # an unknown type is not passed on: it is free text from upstream
+    err = classify_error_event(PoeErrorEvent("odd", True, "bot_error"))
+    assert err.code == "bot_error"
+
+
+def test_snippets_are_cut_at_a_space_so_no_part_of_a_token_survives():
+    from poe.pool import snippet
+
+    text = "Poe said: " + "word " * 55 + "sk-secret-key-that-straddles-the-cut and more"
+    cut = snippet(text, 300)
+    assert len(cut) <= 300 and cut.endswith("...")
+    assert "sk-" not in cut
+    assert snippet("x" * 400, 300) == "..."  # one giant token: nothing of it
 
 
 def test_error_event_text_is_trimmed():

@@ -31,6 +31,8 @@ __all__ = ["BotStream", "Watchdog", "classify_error_event", "open_answer", "open
 
 # Poe error types caused by the request itself: another key would fail the same way.
 CLIENT_ERROR_TYPES = frozenset({"user_message_too_long", "user_caused_error", "privacy_authorization_error"})
+# Poe's documented error types: only these are passed on as an error's code, never free text from upstream
+KNOWN_ERROR_TYPES = CLIENT_ERROR_TYPES | {"insufficient_fund", "rate_limit", "rate_limit_exceeded", "bot_error", "server_error"}
 # Poe's own wording for an exhausted key; generic words ("quota") from a bot's own backend must not cool keys.
 _QUOTA = re.compile(r"enough (compute )?points|insufficient[ _]fund|out of (compute )?points|run out of (compute )?points", re.I)
 # Only explicit rate-limit wording: "try again later" alone is a generic bot error, not a key problem.
@@ -47,7 +49,8 @@ def classify_error_event(ev: PoeErrorEvent) -> AttemptFailed | ProxyError:
         return AttemptFailed("out_of_points", "the Poe key is out of compute points")
     if ev.error_type in ("rate_limit", "rate_limit_exceeded") or _RATE.search(ev.text):
         return AttemptFailed("rate_limited", "the Poe key hit a rate limit")
-    return UpstreamError(f"The bot reported an error: {text}", code=ev.error_type or "upstream_error")
+    code = ev.error_type if ev.error_type in KNOWN_ERROR_TYPES else "upstream_error"
+    return UpstreamError(f"The bot reported an error: {text}", code=code)
 
 
 async def open_bot(rt: Runtime, url: str, key: str, body: bytes, *, connect_timeout: float, deadline: float) -> BotStream:
