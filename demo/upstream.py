@@ -289,6 +289,8 @@ def make_app() -> FastAPI:
         key = request.headers.get("authorization", "")
         if not key or key.startswith("bad-") or key.lower().startswith("bearer "):
             return JSONResponse({"error": "invalid key"}, status_code=401)
+        if key.startswith("uplimited-"):  # the uploads' own rate limit; the key's queries still work
+            return JSONResponse({"error": "too many uploads"}, status_code=429, headers={"retry-after": "30"})
         async with request.form() as form:
             return await _store_upload(request, form.get("file"), form.get("download_url"))
 

@@ -9,7 +9,10 @@ import re
 from .canonical import ChatRequest
 from .errors import InvalidRequest
 
-__all__ = ["check_images", "decode_data_uri"]
+__all__ = ["MAX_IMAGES", "Decoded", "check_images", "decode_data_uri"]
+
+MAX_IMAGES = 20  # per request: each costs an upload (bot protocol) or a decode and Poe's own fetch
+Decoded = dict[str, tuple[str, bytes]]  # data: URI -> (MIME type, bytes)
 
 _DATA_URI = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?((?:;[\w-]+=[^;,]*)*)(;base64)?,", re.I)
 
@@ -49,9 +52,18 @@ def decode_data_uri(uri: str, param: str, max_bytes: int) -> tuple[str, bytes]:
     return mime, data
 
 
-def check_images(req: ChatRequest, max_bytes: int) -> None:
-    """Every inline image of the request decodes and fits (a clear 400 naming the part, not Poe's)."""
-    for msg in req.messages:
-        for image in msg.images:
-            if image.url.startswith("data:"):
-                decode_data_uri(image.url, image.param or "messages", max_bytes)
+def check_images(req: ChatRequest, max_bytes: int) -> Decoded:
+    """Every inline image of the request decodes and fits (a clear 400 naming the part, not Poe's),
+    and there are at most ``MAX_IMAGES``. Returns the decoded images, so nothing decodes twice."""
+    images = [image for msg in req.messages for image in msg.images]
+    if len(images) > MAX_IMAGES:
+        raise InvalidRequest(
+            f"The request carries {len(images)} images; at most {MAX_IMAGES} are allowed in one request.",
+            param=images[MAX_IMAGES].param or "messages",
+            code="too_many_images",
+        )
+    decoded: Decoded = {}
+    for image in images:
+        if image.url.startswith("data:") and image.url not in decoded:
+            decoded[image.url] = decode_data_uri(image.url, image.param or "messages", max_bytes)
+    return decoded

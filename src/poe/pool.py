@@ -75,11 +75,12 @@ T = TypeVar("T")
 class AttemptFailed(Exception):
     """A failure that another key may not have. ``detail`` is safe to show."""
 
-    def __init__(self, kind: FailureKind, detail: str, retry_after: float | None = None) -> None:
+    def __init__(self, kind: FailureKind, detail: str, retry_after: float | None = None, *, cool: bool = True) -> None:
         super().__init__(detail)
         self.kind: FailureKind = kind
         self.detail = detail
         self.retry_after = retry_after
+        self.cool = cool  # False: try the next key, but this one is not to blame (no cool-down)
 
 
 class KeyFailedMidAnswer(UpstreamError):
@@ -423,7 +424,8 @@ async def open_with_failover(rt: Runtime, cfg: Config, pool: KeyPool, attempt: A
             value = await attempt(pool.key(index), min(cfg.connect_timeout, remaining), deadline)
         except AttemptFailed as failure:
             failures.append(failure)
-            report_failure(rt, cfg, pool, index, failure)
+            if failure.cool:
+                report_failure(rt, cfg, pool, index, failure)
             if sum(f.kind in ("unavailable", "timeout") for f in failures) >= 2:
                 break  # two keys failed at the server or network level: Poe or the bot is down, not the keys
             continue

@@ -15,7 +15,7 @@ import secrets
 from collections import OrderedDict
 
 from ..canonical import ChatRequest, ImagePart
-from ..data_uri import decode_data_uri
+from ..data_uri import Decoded
 from ..errors import InvalidRequest, UpstreamError
 from ..http import OutboundRequest, Runtime
 from ..pool import AttemptFailed, classify_status, parse_retry_after, read_head
@@ -56,10 +56,10 @@ def encode_multipart(fields: list[tuple[str, str | tuple[str, str, bytes]]]) -> 
     return f"multipart/form-data; boundary={boundary}", bytes(out)
 
 
-async def _upload(rt: Runtime, cfg: Config, key: str, image: ImagePart) -> dict[str, str]:
+async def _upload(rt: Runtime, cfg: Config, key: str, image: ImagePart, decoded: Decoded, deadline: float) -> dict[str, str]:
     param = image.param or "messages"
     if image.url.startswith("data:"):
-        mime, data = decode_data_uri(image.url, param, cfg.max_image_bytes)
+        mime, data = decoded[image.url]
         cache_key = "sha256:" + hashlib.sha256(data).hexdigest()
         ext = mime.split("/", 1)[1].split("+", 1)[0]
         fields: list[tuple[str, str | tuple[str, str, bytes]]] = [("file", (f"image.{ext}", mime, data))]
@@ -74,18 +74,22 @@ async def _upload(rt: Runtime, cfg: Config, key: str, image: ImagePart) -> dict[
         return cached
     ctype, body = encode_multipart(fields)
     request = OutboundRequest("POST", cfg.upload_url, {"authorization": key, "content-type": ctype}, body)
+    wait = max(0.001, min(cfg.connect_timeout, deadline - asyncio.get_running_loop().time()))  # within TIMEOUT
     try:
-        status, retry_after, raw = await asyncio.wait_for(_post(rt, request), cfg.connect_timeout)
+        status, retry_after, raw = await asyncio.wait_for(_post(rt, request), wait)
     except TimeoutError:
-        raise AttemptFailed("timeout", f"Poe's file upload did not answer within {cfg.connect_timeout:g} s") from None
+        raise AttemptFailed("timeout", f"Poe's file upload did not answer within {wait:g} s") from None
     except Exception as exc:
         raise AttemptFailed("unavailable", f"could not reach Poe's file upload ({type(exc).__name__})") from None
     if status in (400, 413, 415, 422):
         raise InvalidRequest(f"Poe refused the image in '{param}' (HTTP {status}).", param=param, code="invalid_image")
+    if status == 429:  # the uploads' own limit: try the next key, but do not cool this one for it
+        # (else one request with many images could cool the whole pool)
+        raise AttemptFailed("rate_limited", "Poe's file upload is rate-limited", parse_retry_after(retry_after), cool=False)
     if status != 200:
         failure = classify_status(status, parse_retry_after(retry_after), "")
         if isinstance(failure, AttemptFailed):
-            raise failure  # a key problem: the caller cools this key and tries the next
+            raise failure  # a key problem (rejected, out of points) or Poe is down: the caller tries the next key
         raise UpstreamError(f"Poe's file upload failed (HTTP {status}).")
     try:
         obj = json.loads(raw)
@@ -109,10 +113,13 @@ async def _post(rt: Runtime, request: OutboundRequest) -> tuple[int, str | None,
     return resp.status, resp.headers.get("retry-after"), raw
 
 
-async def upload_images(rt: Runtime, cfg: Config, req: ChatRequest, key: str) -> dict[int, list[dict[str, str]]]:
-    """Upload every image of the request; message index -> attachments."""
+async def upload_images(
+    rt: Runtime, cfg: Config, req: ChatRequest, key: str, decoded: Decoded, deadline: float
+) -> dict[int, list[dict[str, str]]]:
+    """Upload every image of the request at once (at most MAX_IMAGES); message index -> attachments."""
+    jobs = [(i, image) for i, msg in enumerate(req.messages) for image in msg.images]
+    done = await asyncio.gather(*(_upload(rt, cfg, key, image, decoded, deadline) for _, image in jobs))
     out: dict[int, list[dict[str, str]]] = {}
-    for i, msg in enumerate(req.messages):
-        for image in msg.images:
-            out.setdefault(i, []).append(await _upload(rt, cfg, key, image))
+    for (i, _), attachment in zip(jobs, done, strict=True):
+        out.setdefault(i, []).append(attachment)
     return out

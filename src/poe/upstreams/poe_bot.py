@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from ..canonical import AnswerEvent, Batches, ChatRequest, Failure, Finish, KeepAlive, Replace, Usage
 from ..catalogue import Model
+from ..data_uri import check_images
 from ..errors import InvalidRequest, ProxyError, UpstreamError, UpstreamTimeout
 from ..estimate import estimate_prompt_tokens, estimate_tokens
 from ..http import OutboundRequest, Runtime
@@ -99,10 +100,12 @@ async def open_answer(rt: Runtime, cfg: Config, pool: KeyPool, req: ChatRequest,
     """Fail over until the bot starts answering; then its answer as batches of canonical events."""
     message_id, conversation_id = secrets.token_hex(8), secrets.token_hex(8)
     url = f"{cfg.base_url}/bot/{model.bot}"
+    # images are checked and decoded once, not again for every key tried
+    decoded = check_images(req, cfg.max_image_bytes) if any(m.images for m in req.messages) else None
 
     async def attempt(key: str, connect_timeout: float, deadline: float) -> BotStream:
         # images go up with the key that will make the call (an upload failure fails over like a call)
-        attachments = await upload_images(rt, cfg, req, key) if any(m.images for m in req.messages) else {}
+        attachments = await upload_images(rt, cfg, req, key, decoded, deadline) if decoded is not None else {}
         body = query_bytes(to_query(req, attachments=attachments, message_id=message_id, conversation_id=conversation_id))
         return await open_bot(rt, url, key, body, connect_timeout=connect_timeout, deadline=deadline)
 
