@@ -16,7 +16,7 @@ __all__ = ["JSON_HEADERS", "MAX_JSON_DEPTH", "MAX_JSON_ITEMS", "SSE_HEADERS", "j
 # recurses on the JS stack (deep nesting crashes the isolate, not just the request), and each
 # value costs tens of bytes of the isolate's 128 MB.
 MAX_JSON_DEPTH = 64
-MAX_JSON_ITEMS = 250_000  # values in arrays and objects together
+MAX_JSON_ITEMS = 100_000  # values in arrays and objects together (a long agent session holds ~20k)
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)  # one JSON string (unrolled: fast on long text)
 _BRACKETS = bytes(range(256)).translate(None, b"[]{},")
