@@ -89,13 +89,12 @@ def _check_shape(body: bytes) -> None:
         return  # cannot be deeper or have more items than allowed: the common case, decided in two scans
     skeleton, strings = _STRING.subn(b"", body)
     skeleton = skeleton.translate(None, _BRACKETS)  # only []{}, outside strings are left
-    items = skeleton.count(b",") + strings
-    if items > MAX_JSON_ITEMS:
+    if skeleton and max(accumulate(map(_STEP.__getitem__, skeleton))) > MAX_JSON_DEPTH:
+        raise InvalidRequest(f"The request body is nested more than {MAX_JSON_DEPTH} levels deep.", code="too_deep")
+    if skeleton.count(b",") + strings > MAX_JSON_ITEMS:
         raise PayloadTooLarge(
             f"The request body holds more than {MAX_JSON_ITEMS} JSON values; send less at once.", code="too_many_values"
         )
-    if skeleton and max(accumulate(map(_STEP.__getitem__, skeleton))) > MAX_JSON_DEPTH:
-        raise InvalidRequest(f"The request body is nested more than {MAX_JSON_DEPTH} levels deep.", code="too_deep")
 
 
 def _lone_surrogate(obj: Any) -> str | None:
