@@ -325,6 +325,8 @@ def _key_error(key: str) -> ApiError | None:
         return ApiError(503, "The service is temporarily unavailable.", "api_error", "internal_error", None, {"retry-after": "5"})
     if key.startswith("overloaded-"):
         return ApiError(529, "The model is overloaded. Please try again later.", "overloaded_error", "overloaded")
+    if key.startswith("leaky-"):  # an upstream that echoes the key it was sent: the proxy must redact it
+        return ApiError(400, f"The request sent with key {key} is not allowed.", "invalid_request_error", "leaky")
     return None
 
 

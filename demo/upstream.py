@@ -134,6 +134,9 @@ class Bot(fp.PoeBot):
         if key.startswith("busy-"):
             yield fp.ErrorResponse(text="You have exceeded the rate limit for this bot. Please slow down.", allow_retry=True)
             return
+        if key.startswith("leaky-"):  # an upstream that echoes the key it was sent: the proxy must redact it
+            yield fp.ErrorResponse(text=f"The query sent with key {key} is not allowed.", error_type="user_caused_error")
+            return
         async for event in self.answer(request):
             yield event
 
