@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from . import __version__, openapi
+from . import __version__, openapi, refresh
 from .auth import check_access
 from .catalogue import Catalogue
 from .doors.anthropic_messages import anthropic_error_response, handle_count_tokens, handle_messages
@@ -153,6 +153,10 @@ class App:
             self._guard(req)
             return await handle_generation(rt, self.cfg, self.catalogue, self.pool, req.body)
         raise NotFound(f"Unknown path {req.method} {path[:200]}. This proxy serves {', '.join(ENDPOINTS)}.", code="unknown_url")
+
+    async def scheduled(self, rt: Runtime) -> None:
+        """The Cron Trigger's (or the self-hosted timer's) pass: see ``refresh.run``."""
+        await refresh.run(rt, self)
 
     async def refuse_unread(self, req: Request, rt: Runtime) -> Response | None:
         """For the edges, before reading a body: the answer to a request without a valid access token.
