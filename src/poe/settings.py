@@ -180,6 +180,24 @@ SETTINGS: tuple[Setting, ...] = (
         _number(0),
     ),
     Setting(
+        "CATALOGUE_REFRESH_HOURS",
+        "catalogue_refresh_hours",
+        "var",
+        24.0,
+        "`24`",
+        "hours between fetches of Poe's model list by the scheduled pass (`0`: never; the bundled copy is served)",
+        _number(0),
+    ),
+    Setting(
+        "SCHEDULE_SECONDS",
+        "schedule_seconds",
+        "var",
+        3600.0,
+        "`3600`",
+        "self-hosted: seconds between scheduled passes (key balances; the model list when due), `0`: none; on Workers the Cron Trigger in `wrangler.toml` runs them, hourly",
+        _number(0),
+    ),
+    Setting(
         "CUSTOM_MODELS",
         "custom_models",
         "var",
@@ -248,6 +266,8 @@ class Config:
     error_cooldown: float
     kv_persist_seconds: float
     kv_refresh_seconds: float
+    catalogue_refresh_hours: float
+    schedule_seconds: float
     custom_models: tuple[Model, ...]
     cors_origins: tuple[str, ...]
     reasoning_split: bool
