@@ -80,6 +80,7 @@ class ProxyFactory:
             "POE_UPLOAD_URL": f"{self.upstream.url}/file_upload",
             "CUSTOM_MODELS": DEMO_MODELS,
             "TIMEOUT": "4",
+            "SCHEDULE_SECONDS": "0",  # no scheduled pass in self-hosted proxies unless a test asks for one
         }
 
     def get(self, target: str, **overrides: str) -> Proxy:

@@ -8,6 +8,9 @@ Cloudflare:
     pip install uvicorn httpx
     poe-proxy                                        # reads env vars and ./config.toml
 
+A background task runs the scheduled pass (``refresh``: the model list, the keys' balances)
+at startup and every ``SCHEDULE_SECONDS`` (the Worker's Cron Trigger does it there).
+
 ``config.toml`` (optional): ``port = 8080``, ``apikey = ["..."]``,
 ``accessTokens = ["..."]``, ``timeout = 120``, ``baseUrl = "..."``; environment
 variables with the Worker's names win over it.
@@ -99,6 +102,7 @@ class ProxyASGI:
         self._http: HttpxClient | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._log = log
+        self._timer: asyncio.Task[None] | None = None
 
     def _defer(self, work: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(work)
@@ -114,8 +118,13 @@ class ProxyASGI:
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
+                    if self.app.cfg.schedule_seconds > 0:
+                        self._timer = asyncio.ensure_future(self._every(self.app.cfg.schedule_seconds))
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    if self._timer is not None:
+                        self._timer.cancel()
+                        await asyncio.gather(self._timer, return_exceptions=True)
                     if self._http is not None:
                         await self._http.aclose()
                     await send({"type": "lifespan.shutdown.complete"})
@@ -152,6 +161,21 @@ class ProxyASGI:
             await self._pump(_relay(resp.body.upstream), receive, send)
             return
         await self._pump(resp.body, receive, send)
+
+    async def scheduled(self) -> None:
+        """One scheduled pass (the timer's; tests call it directly)."""
+        if self._http is None:
+            self._http = HttpxClient()
+        rt = Runtime(http=self._http, kv=self.kv, clock=time.time, defer=self._defer, log=self._print)
+        await self.app.scheduled(rt)
+
+    async def _every(self, seconds: float) -> None:
+        while True:
+            try:
+                await self.scheduled()
+            except Exception as exc:  # the pass logs its own failures; never let the timer die
+                self._print(f"scheduled pass failed ({type(exc).__name__})")
+            await asyncio.sleep(seconds)
 
     async def _pump(self, body: AsyncIterator[bytes], receive: Any, send: Any) -> None:
         """Stream chunks; stop (and cancel upstream) when the client disconnects."""

@@ -5,6 +5,7 @@
   body is read chunk by chunk from its ``ReadableStream`` only if the core reads
   it, else handed to the client as it is (``Passthrough``).
 * ``JsKV``: the Workers KV binding as a ``KeyValueStore``.
+* ``scheduled``: the Cron Trigger's handler, one ``App.scheduled`` pass (model list, balances).
 * ``serve``: JS request -> core ``Request``; core ``Response`` -> JS ``Response``.
   A body the core writes in Python goes through a ``TransformStream`` pumped by a
   task given to ``ctx.waitUntil``; the request's ``signal`` (compatibility flag
@@ -34,7 +35,7 @@ from ..app import App
 from ..http import OutboundRequest, Passthrough, Request, Response, Runtime, UpstreamResponse
 from ..settings import ENV_NAMES
 
-__all__ = ["JsFetchClient", "JsKV", "serve"]
+__all__ = ["JsFetchClient", "JsKV", "scheduled", "serve"]
 
 
 def _js_obj(value: dict[str, Any]) -> Any:
@@ -255,6 +256,19 @@ async def _serve(request: Any, env: Any, ctx: Any) -> Any:
             body = read or b""
         core = Request(method=method, path=url.path, headers=headers, body=body, query=url.query)
     return _answer(await app.handle(core, rt), method, rt, js_request)
+
+
+async def scheduled(controller: Any, env: Any, ctx: Any) -> None:
+    """The Worker's scheduled handler (Cron Trigger): one pass, awaited, so the invocation lasts as long."""
+    global _ISOLATE
+    try:
+        if _ISOLATE is None:
+            _ISOLATE = _Isolate(env)
+        iso = _ISOLATE
+        rt = Runtime(http=iso.http, kv=iso.kv, clock=time.time, defer=_defer(ctx), log=_log)
+        await iso.app.scheduled(rt)
+    except Exception as exc:  # the pass logs its own failures; this is the edge's
+        _log(f"scheduled pass failed at the edge: {type(exc).__name__}")
 
 
 def _answer(resp: Response, method: str, rt: Runtime, js_request: Any) -> Any:
