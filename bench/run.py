@@ -14,7 +14,10 @@ One run starts, all on 127.0.0.1, each in its own process group:
                database, in front of the upstream's OpenAI endpoint; skipped if missing
 
 and sends each scenario's requests to every target it applies to, one request at a
-time, the targets interleaved. For a Worker the CPU is that of the workerd process that
+time, the targets interleaved. The stream scenarios also go through the Worker's
+translating doors (POST /v1/messages, POST /v1/responses) in both modes, held against
+the read/write floor over the stream each mode reads (Poe's OpenAI chunks, the bot
+protocol). For a Worker the CPU is that of the workerd process that
 runs it (not wrangler's proxy workerd, not node): see bench/servers.py. Nothing is
 asserted: the run reports, including the targets of issue 13 met or missed.
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -57,6 +61,7 @@ DEFAULT_LITELLM = BENCH / ".venv-litellm" / "bin" / "litellm"
 ACCESS_TOKEN = "sk-bench-access-token-0123456789"
 PROMPT = "Hello from the benchmark!"
 MODES = ("openai", "bot")
+DOORS = ("messages", "responses")  # the translating doors measured beside chat: Anthropic Messages, OpenAI Responses
 FREE_PLAN_MS = 10.0  # Workers Free plan: CPU per request
 
 # The targets of issue 13
@@ -84,12 +89,24 @@ class Column:
     path: str
     body: bytes | None
     auth: str  # the bearer token
-    wire: str  # how to read the answer: "openai" (SSE or JSON), "bot" (Poe SSE), "plain" (any 200)
+    wire: str  # how to read the answer: "openai" (SSE or JSON), "bot" (Poe SSE), "anthropic", "responses" (SSE), "plain"
     stream: bool = False
+    every: int = 1  # takes part in every ``every``-th round of a scenario only (the doors: fewer samples, less time)
 
 
 def openai_body(model: str, message: str, stream: bool) -> bytes:
     return json.dumps({"model": model, "messages": [{"role": "user", "content": message}], "stream": stream}).encode()
+
+
+def messages_body(model: str, message: str) -> bytes:
+    """An Anthropic Messages request (POST /v1/messages), streamed."""
+    body = {"model": model, "max_tokens": 4096, "stream": True, "messages": [{"role": "user", "content": message}]}
+    return json.dumps(body).encode()
+
+
+def responses_body(model: str, message: str) -> bytes:
+    """An OpenAI Responses request (POST /v1/responses), streamed."""
+    return json.dumps({"model": model, "input": message, "stream": True}).encode()
 
 
 def bot_body(message: str) -> bytes:
@@ -120,6 +137,24 @@ def proxy_column(server: str, bot: str, message: str, stream: bool) -> Column:
     return Column(server, server, "POST", "/v1/chat/completions", body, ACCESS_TOKEN, "openai", stream)
 
 
+def door_column(server: str, door: str, bot: str, message: str) -> Column:
+    """A streamed request to one of the proxy's translating doors: ``messages`` (Anthropic) or ``responses``."""
+    if door == "messages":
+        return Column(
+            f"{server} {door}",
+            server,
+            "POST",
+            "/v1/messages",
+            messages_body(bot.lower(), message),
+            ACCESS_TOKEN,
+            "anthropic",
+            True,
+        )
+    return Column(
+        f"{server} {door}", server, "POST", "/v1/responses", responses_body(bot.lower(), message), ACCESS_TOKEN, "responses", True
+    )
+
+
 def direct_openai(bot: str, message: str, stream: bool) -> Column:
     body = openai_body(bot, message, stream)
     return Column("direct-openai", "upstream", "POST", "/v1/chat/completions", body, poe_key("direct-openai"), "openai", stream)
@@ -140,6 +175,26 @@ def loop(floor: str, bot: str, message: str) -> Column:
     """The floor reads the upstream's bot-protocol answer and writes each read: the translation's floor."""
     key = f"{floor} loop"
     return Column(key, f"floor-{floor}", "POST", f"/loop/bot/{bot}", bot_body(message), poe_key(key), "bot", True)
+
+
+def loop_openai(floor: str, bot: str, message: str) -> Column:
+    """The floor reads the upstream's streamed OpenAI answer and writes each read: the floor of a door that
+    translates Poe's chat-completion chunks (openai mode).
+
+    The body is the one the proxy sends for a Responses request, byte for byte (compact JSON, the usage chunk
+    asked for): the demo upstream cuts its frames into pieces seeded by the request body, so the floor reads
+    the very pieces the Worker reads (the Messages door adds ``max_tokens``: cut differently, as many pieces
+    on average).
+    """
+    key = f"{floor} loop-openai"
+    query = {
+        "model": bot,
+        "messages": [{"role": "user", "content": message}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    body = json.dumps(query, ensure_ascii=False, separators=(",", ":")).encode()
+    return Column(key, f"floor-{floor}", "POST", "/loop/v1/chat/completions", body, poe_key(key), "openai", True)
 
 
 def get(key: str, server: str, path: str) -> Column:
@@ -181,8 +236,43 @@ def sse_blocks(buffer: bytearray) -> Iterator[tuple[str, str]]:
             yield event, "\n".join(data)
 
 
+def anthropic_event(event: str, data: str, done: bool) -> tuple[str, bool]:
+    """(text, done) of one Anthropic Messages stream event: text from text_delta, the end at message_stop."""
+    if event == "ping":
+        return "", done
+    obj = json.loads(data)
+    if event != obj.get("type"):
+        raise BenchError(f"event {event!r} with data of type {obj.get('type')!r}")
+    if event == "error":
+        raise BenchError(f"error event: {data[:200]}")
+    if done:
+        raise BenchError(f"{event} after message_stop")
+    if event == "content_block_delta" and obj["delta"]["type"] == "text_delta":
+        return obj["delta"]["text"], False
+    return "", event == "message_stop"
+
+
+def responses_event(event: str, data: str, done: bool) -> tuple[str, bool]:
+    """(text, done) of one Responses stream event: text from response.output_text.delta, the end at response.completed."""
+    obj = json.loads(data)
+    if event != obj.get("type"):
+        raise BenchError(f"event {event!r} with data of type {obj.get('type')!r}")
+    if event in ("error", "response.failed", "response.incomplete"):
+        raise BenchError(f"{event}: {data[:200]}")
+    if done:
+        raise BenchError(f"{event} after response.completed")
+    if event == "response.output_text.delta":
+        return obj["delta"], False
+    return "", event == "response.completed"
+
+
+SENT: Counter[str] = Counter()  # server -> POST requests sent to it (checked against what the upstream saw)
+
+
 async def request(client: httpx.AsyncClient, base: str, col: Column, limit: float = 120) -> Sample:
     """Send one request and read its answer to the end; raises BenchError on a wrong or unfinished answer."""
+    if col.method == "POST":
+        SENT[col.server] += 1
     try:
         return await _request(client, base, col, limit)
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:  # not the JSON or SSE expected
@@ -190,7 +280,11 @@ async def request(client: httpx.AsyncClient, base: str, col: Column, limit: floa
 
 
 async def _request(client: httpx.AsyncClient, base: str, col: Column, limit: float) -> Sample:
-    headers = {"authorization": f"Bearer {col.auth}", "accept-encoding": "identity"}
+    headers = {"accept-encoding": "identity"}
+    if col.wire == "anthropic":  # as Anthropic's clients authenticate
+        headers |= {"x-api-key": col.auth, "anthropic-version": "2023-06-01"}
+    else:
+        headers["authorization"] = f"Bearer {col.auth}"
     if col.body is not None:
         headers["content-type"] = "application/json"
     s = Sample()
@@ -216,6 +310,10 @@ async def _request(client: httpx.AsyncClient, base: str, col: Column, limit: flo
                         done = True
                     elif event == "error":
                         raise BenchError(f"error event: {data[:200]}")
+                elif col.wire == "anthropic":
+                    piece, done = anthropic_event(event, data, done)
+                elif col.wire == "responses":
+                    piece, done = responses_event(event, data, done)
                 elif data == "[DONE]":
                     done = True
                 else:
@@ -372,6 +470,8 @@ class Bench:
             for i in range(n):
                 for j in range(len(cols)):
                     col = cols[(i + j) % len(cols)]
+                    if i % col.every:
+                        continue
                     m = self.meter(col.server)
                     before = m.read().ns if m is not None else 0
                     if col.server in pending:
@@ -542,6 +642,12 @@ def serve_upstream(port: int) -> None:
         sys.path.insert(0, str(ROOT))
     from demo.upstream import make_app
 
+    if os.environ.get("BENCH_WHOLE_FRAMES") == "1":  # --whole-frames
+        import demo.openai_api
+
+        if hasattr(demo.openai_api, "_cut"):
+            demo.openai_api._cut = lambda frame, rng: [frame]
+
     logging.getLogger("fastapi_poe").setLevel(logging.ERROR)
     uvicorn.run(Recorder(make_app()), host="127.0.0.1", port=port, log_level="warning")
 
@@ -570,7 +676,7 @@ def start_all(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) 
     upstream = Process(
         "upstream",
         [sys.executable, str(Path(__file__).resolve()), "--serve-upstream", str(port)],
-        {**py_env, "DEMO_SLOW_DELAY": "0", "PYTHONPATH": str(ROOT)},
+        {**py_env, "DEMO_SLOW_DELAY": "0", "PYTHONPATH": str(ROOT), "BENCH_WHOLE_FRAMES": "1" if args.whole_frames else "0"},
         ROOT,
         tmp / "upstream.log",
         port,
@@ -709,7 +815,7 @@ def probe_upstream(base: str, args: argparse.Namespace) -> tuple[dict[str, bool]
 # ---------------------------------------------------------------- the scenarios of a run
 
 
-def build_scenarios(setup: Setup) -> list[Scenario]:
+def build_scenarios(setup: Setup, door_every: int = 1) -> list[Scenario]:
     have = setup.servers
     oa = setup.features["openai_endpoint"]
     proxies = [s for s in ("wk-openai", "wk-bot", "asgi-openai", "asgi-bot") if s in have]
@@ -731,6 +837,11 @@ def build_scenarios(setup: Setup) -> list[Scenario]:
                 handover("js", bot, message, stream),
             ]
         cols += [direct_bot(bot, message), loop("py", bot, message), loop("js", bot, message)]
+        if stream:  # the translating doors, through the Worker in both modes, and their openai-mode floor
+            doors = [door_column(f"wk-{mode}", door, bot, message) for door in DOORS for mode in MODES]
+            if oa:
+                doors += [loop_openai("py", bot, message), loop_openai("js", bot, message)]
+            cols += [dataclasses.replace(c, every=door_every) for c in doors]
         return Scenario(key, title, cols, expected)
 
     out.append(chat("echo", "echo, non-streamed", "Echo", PROMPT, False, PROMPT))
@@ -764,6 +875,21 @@ FLOORS = {
     "openai": ("py handover", "js handover", "handover"),
     "bot": ("py loop", "js loop", "read/write loop"),
 }
+# the translating doors (messages, responses): openai mode reads Poe's chat-completion chunks, so its floor
+# reads and writes that OpenAI stream; bot mode reads the bot protocol, as chat does
+DOOR_FLOORS = {
+    "openai": ("py loop-openai", "js loop-openai", "read/write loop (OpenAI SSE)"),
+    "bot": FLOORS["bot"],
+}
+
+
+def floors_of(mode: str, door: str) -> tuple[str, str, str]:
+    return FLOORS[mode] if door == "chat" else DOOR_FLOORS[mode]
+
+
+def worker_key(mode: str, door: str) -> str:
+    """The column of the Worker in ``mode`` through ``door`` (chat's is the server's own name)."""
+    return f"wk-{mode}" if door == "chat" else f"wk-{mode} {door}"
 
 
 def comparisons(scenarios: dict[str, Scenario]) -> list[dict[str, Any]]:
@@ -774,13 +900,17 @@ def comparisons(scenarios: dict[str, Scenario]) -> list[dict[str, Any]]:
             worker = f"wk-{mode}"
             if sc.key == "trivial":
                 for path in ("/health", "/v1/models"):
-                    rows.append(comparison(sc, f"GET {path}", mode, f"{worker} {path}", FLOORS["trivial"]))
+                    rows.append(comparison(sc, f"GET {path}", mode, f"{worker} {path}", FLOORS["trivial"], ""))
             else:
-                rows.append(comparison(sc, sc.title, mode, worker, FLOORS[mode]))
+                rows.append(comparison(sc, sc.title, mode, worker, FLOORS[mode], "chat"))
+        for door in DOORS:
+            for mode in MODES:
+                if (key := worker_key(mode, door)) in sc.results:
+                    rows.append(comparison(sc, sc.title, mode, key, DOOR_FLOORS[mode], door))
     return rows
 
 
-def comparison(sc: Scenario, title: str, mode: str, key: str, floors: tuple[str, str, str]) -> dict[str, Any]:
+def comparison(sc: Scenario, title: str, mode: str, key: str, floors: tuple[str, str, str], door: str) -> dict[str, Any]:
     py, js, job = floors
     r = sc.results.get(key)
     w = r.cpu() if r else []
@@ -791,6 +921,7 @@ def comparison(sc: Scenario, title: str, mode: str, key: str, floors: tuple[str,
         "scenario": title,
         "key": sc.key,
         "mode": mode,
+        "door": door,  # chat (/v1/chat/completions), messages (/v1/messages), responses (/v1/responses); "" for a GET
         "worker_ms": median(w),
         "worker_p90_ms": p90(w),
         "floor": job,
@@ -849,6 +980,7 @@ def render(report: dict[str, Any]) -> str:
             [
                 c["scenario"],
                 c["mode"],
+                c["door"] or "-",
                 f"{fmt(c['worker_ms'])} / {fmt(c['worker_p90_ms'])}",
                 c["floor"],
                 fmt(c["py_floor_ms"]),
@@ -859,25 +991,29 @@ def render(report: dict[str, Any]) -> str:
             ]
         )
     for label, name, ratios in (("CPU per extra event", "ms_per_event", True), ("events in 10 ms CPU", "events_in_10ms", False)):
-        for mode in MODES:
-            pe = report["per_event"].get(f"wk-{mode}", {})
-            py, js = (report["per_event"].get(FLOORS[mode][i], {}).get(name, math.nan) for i in (0, 1))
-            if pe:
-                v = pe[name]
-                x_py, x_js = (fx(ratio(v, f)) if ratios else "" for f in (py, js))
-                rows.append([label, mode, fmt(v), FLOORS[mode][2], fmt(py), x_py, "", fmt(js), x_js])
+        for door in ("chat", *DOORS):
+            for mode in MODES:
+                pe = report["per_event"].get(worker_key(mode, door), {})
+                floors = floors_of(mode, door)
+                py, js = (report["per_event"].get(floors[i], {}).get(name, math.nan) for i in (0, 1))
+                if pe:
+                    v = pe[name]
+                    x_py, x_js = (fx(ratio(v, f)) if ratios else "" for f in (py, js))
+                    rows.append([label, mode, door, fmt(v), floors[2], fmt(py), x_py, "", fmt(js), x_js])
     out.append("The Worker's own workerd CPU per request (ms), against minimal Workers doing the same job in the same run")
     out.append(
         table(
-            ["scenario", "mode", "Worker med / p90", "floor", "Python", "x Python", "x Py thirds", "JS", "x JS"],
+            ["scenario", "mode", "door", "Worker med / p90", "floor", "Python", "x Python", "x Py thirds", "JS", "x JS"],
             rows,
-            left=2,
+            left=3,
         )
     )
     out.append(
         "mode openai: passthrough of the upstream's OpenAI answer, held against the floor that hands the upstream body\n"
         "to its response; mode bot: translated from the bot protocol, held against the floor that reads the same bot\n"
-        "stream and writes every read from code. x Py thirds: the ratio in each third of the run (its spread).\n"
+        "stream and writes every read from code. Doors messages (/v1/messages) and responses (/v1/responses) translate\n"
+        "in both modes: openai mode held against the floor that reads and writes Poe's OpenAI stream, bot mode against\n"
+        "the bot-stream loop. x Py thirds: the ratio in each third of the run (its spread).\n"
         "Events in 10 ms: (10 ms - CPU at 0 events) / CPU per event, from the 65- and 200-event medians."
     )
 
@@ -978,7 +1114,7 @@ def render(report: dict[str, Any]) -> str:
 
 def verdicts(report: dict[str, Any]) -> list[dict[str, str]]:
     """Issue 13's targets, met or missed, with what qualifies the figure (the ratio's spread over thirds)."""
-    comps = {(c["scenario"], c["mode"]): c for c in report["comparisons"]}
+    comps = {(c["scenario"], c["mode"]): c for c in report["comparisons"] if c["door"] in ("chat", "")}
     out = []
 
     def add(target: str, mode: str, value: float, goal: float, measured: str, goal_text: str, detail: str = "") -> None:
@@ -1039,21 +1175,36 @@ def verdicts(report: dict[str, Any]) -> list[dict[str, str]]:
     return out
 
 
-def upstream_notes(calls: dict[str, Any]) -> list[str]:
-    """What the upstream saw from each proxy: did openai mode really pass through, bot mode translate?"""
+def upstream_notes(calls: dict[str, Any], sent: Counter[str]) -> list[str]:
+    """What the upstream saw from each proxy: did openai mode really pass through (chat) or translate Poe's
+    chat chunks (messages, responses), bot mode translate the bot protocol, one upstream call per request?"""
     notes = []
     for proxy in ("wk", "asgi"):
         for mode in MODES:
-            seen = calls.get(poe_key(f"{proxy}-{mode}"), {}).get("paths", {})
+            name = f"{proxy}-{mode}"
+            got = calls.get(poe_key(name), {})
+            seen: dict[str, int] = got.get("paths", {})
             bot = sum(n for p, n in seen.items() if p.startswith("/bot/"))
             oa = seen.get("/v1/chat/completions", 0)
+            native = {p: n for p, n in seen.items() if p != "/v1/chat/completions" and not p.startswith("/bot/")}
             if mode == "openai" and bot and not oa:
                 notes.append(
-                    f"{proxy}-openai called the upstream's bot protocol only (POE_PROTOCOL=openai had no effect): "
+                    f"{name} called the upstream's bot protocol only (POE_PROTOCOL=openai had no effect): "
                     "its figures are those of translation, not of passthrough"
                 )
             if mode == "bot" and oa:
-                notes.append(f"{proxy}-bot called the upstream's OpenAI endpoint: POE_PROTOCOL=bot had no effect")
+                notes.append(f"{name} called the upstream's OpenAI endpoint: POE_PROTOCOL=bot had no effect")
+            if native:
+                paths = ", ".join(f"{p} ({n})" for p, n in sorted(native.items()))
+                notes.append(
+                    f"{name} called {paths} upstream: a door went to Poe's own endpoint instead of translating "
+                    f"{'chat-completion chunks' if mode == 'openai' else 'the bot protocol'}; its figures are not the translation's"
+                )
+            if sent[name] and got.get("requests", 0) != sent[name]:
+                notes.append(
+                    f"{name}: {sent[name]} POST requests sent, the upstream saw {got.get('requests', 0)} from it "
+                    "(a retry, a second attempt, or requests that never reached it)"
+                )
     return notes
 
 
@@ -1083,6 +1234,13 @@ def rounded(value: Any) -> Any:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="The Worker's CPU against minimal floor Workers, LiteLLM and the self-hosted proxy.")
     p.add_argument("-n", "--requests", type=int, default=100, help="requests per target in each scenario (default 100)")
+    p.add_argument(
+        "--door-requests",
+        type=int,
+        default=50,
+        help="requests to the /v1/messages and /v1/responses columns (and their floor) in each stream scenario: they "
+        "take part in every (requests // this)-th round (default 50, every 2nd round of 100)",
+    )
     p.add_argument("--warmup", type=int, default=5, help="unmeasured rounds before each scenario (default 5)")
     p.add_argument("--big-events", type=int, default=10_000, help="events of the long stream (default 10000; 0: skip)")
     p.add_argument("--big-passes", type=int, default=3, help="times the long stream is sent to each target (default 3)")
@@ -1090,6 +1248,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrent-events", type=int, default=200, help="events of each concurrent stream (default 200)")
     p.add_argument(
         "--concurrent-delay", type=float, default=0.005, help="seconds between a concurrent stream's events (default 0.005)"
+    )
+    p.add_argument(
+        "--whole-frames",
+        action="store_true",
+        help="the demo's OpenAI endpoint writes every SSE frame whole (by default it cuts each in 1-3 pieces, "
+        "as a network may: about 2 upstream reads per event)",
     )
     p.add_argument("--no-asgi", action="store_true", help="leave out the self-hosted proxy")
     p.add_argument("--no-litellm", action="store_true", help="leave out LiteLLM")
@@ -1131,10 +1295,13 @@ def main(argv: list[str] | None = None) -> int:
         if not setup.features["story_length"]:
             notes.append("the demo upstream's SlowStory ignores a word count: no 200-event, long or concurrent streams")
         bench = Bench(servers)
-        scenarios = {sc.key: sc for sc in build_scenarios(setup)}
+        door_every = max(1, args.requests // max(1, args.door_requests))
+        scenarios = {sc.key: sc for sc in build_scenarios(setup, door_every)}
         for sc in scenarios.values():
             t0 = time.monotonic()
-            log(f"{sc.title}: {args.requests} requests x {len(sc.columns)} targets, interleaved ...")
+            doors = sum(c.every > 1 for c in sc.columns)
+            each = f" ({doors} of them in 1 round of {door_every})" if doors else ""
+            log(f"{sc.title}: {args.requests} requests x {len(sc.columns)} targets{each}, interleaved ...")
             asyncio.run(bench.sequential(sc, args.requests, args.warmup))
             log(f"  {time.monotonic() - t0:.0f} s")
 
@@ -1159,7 +1326,7 @@ def main(argv: list[str] | None = None) -> int:
                 concurrent[col.key] = asyncio.run(bench.concurrent(col, args.concurrent, ref))
 
         calls = httpx.get(f"{servers['upstream'].url}/bench/calls", timeout=10).json()
-        notes += upstream_notes(calls)
+        notes += upstream_notes(calls, SENT)
         for name, server in servers.items():
             if isinstance(server, Wrangler) and not server.meter.alive():
                 notes.append(f"{name}: the Worker's workerd ({server.worker_pid}) was gone at the end: figures unreliable")
@@ -1170,10 +1337,16 @@ def main(argv: list[str] | None = None) -> int:
             targets[name] = "openai, passthrough" if name.endswith("openai") else "bot, translated"
     if "litellm" in servers:
         targets["litellm"] = "openai (LiteLLM)"
+    for door in DOORS:
+        for mode in MODES:
+            if any(worker_key(mode, door) in sc.results for sc in scenarios.values()):
+                targets[worker_key(mode, door)] = f"{mode}, translated ({door})"
     report: dict[str, Any] = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings": {
             "requests": args.requests,
+            "door_requests": args.requests // door_every,
+            "whole_frames": args.whole_frames,
             "warmup": args.warmup,
             "big_events": args.big_events,
             "big_passes": args.big_passes,
@@ -1211,6 +1384,8 @@ def main(argv: list[str] | None = None) -> int:
                 "js handover",
                 "py loop",
                 "js loop",
+                *(worker_key(mode, door) for door in DOORS for mode in MODES),
+                *DOOR_FLOORS["openai"][:2],
             )
             if (v := per_event(scenarios, k))
         },
