@@ -13,7 +13,7 @@ os.environ.setdefault("DEMO_SLOW_DELAY", "0.05")  # SlowStory: ~3.5 s a story, s
 
 from demo.upstream import DEMO_MODELS
 from poe.edges.asgi import ProxyASGI
-from tests.support import ACCESS_TOKEN, ServerThread, WranglerDev, upstream_server
+from tests.support import ACCESS_TOKEN, ADMIN_TOKEN, ServerThread, WranglerDev, upstream_server
 
 # Each API test runs on both runtimes (CPython ASGI, the Worker in workerd) and through both
 # upstream protocols (Poe's OpenAI-compatible API passed through, the bot protocol translated).
@@ -76,6 +76,7 @@ class ProxyFactory:
         return {
             "POE_APIKEYS": "good-key-1",
             "API_ACCESS_TOKENS": f"{ACCESS_TOKEN},sk-second-token",
+            "ADMIN_TOKENS": ADMIN_TOKEN,
             "POE_BASE_URL": self.upstream.url,
             "POE_UPLOAD_URL": f"{self.upstream.url}/file_upload",
             "CUSTOM_MODELS": DEMO_MODELS,
@@ -103,7 +104,7 @@ class ProxyFactory:
             proxy = Proxy(kind, server.url, mode=mode)
             self._stack.callback(proxy.close)
             return proxy
-        secret_names = ("POE_APIKEYS", "API_ACCESS_TOKENS")
+        secret_names = ("POE_APIKEYS", "API_ACCESS_TOKENS", "ADMIN_TOKENS", "TOKEN_POLICIES")
         workdir = Path(self._new_dir("worker"))
         worker = WranglerDev(
             secrets={k: v for k, v in env.items() if k in secret_names},

@@ -18,6 +18,14 @@ import uvicorn
 ROOT = Path(__file__).resolve().parents[1]
 CONFORMANCE_DIR = ROOT / "tests" / "conformance"  # vendored: see its README.md
 ACCESS_TOKEN = "sk-test-access-token-0123456789"
+ADMIN_TOKEN = "admin-test-token-9876543210"
+
+
+def admin_status(url: str) -> dict[str, Any]:
+    """GET /admin/status with the tests' admin token (what /health showed before it went quiet)."""
+    r = httpx.get(f"{url}/admin/status", headers={"authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
+    assert r.status_code == 200, r.text[:300]
+    return dict(r.json())
 
 
 def _load_conformance() -> Any:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from . import __version__, openapi, refresh
-from .auth import check_access
+from .auth import Tokens
 from .catalogue import Catalogue
 from .doors.anthropic_messages import anthropic_error_response, handle_count_tokens, handle_messages
 from .doors.common import json_response
@@ -17,9 +17,11 @@ from .doors.models import handle_model, handle_models
 from .doors.openai_chat import handle_chat
 from .doors.openai_responses import handle_responses
 from .errors import ConfigError, MethodNotAllowed, NotFound, PayloadTooLarge, ProxyError, error_body
-from .http import Request, Response, Runtime
+from .http import Passthrough, Request, Response, Runtime, UpstreamResponse
+from .policies import Caller, Limiter, ScopedCatalogue
 from .pool import KeyPool
 from .settings import Config, load_config
+from .usage import UsageBook
 
 __all__ = ["App", "error_response"]
 
@@ -38,8 +40,30 @@ ENDPOINTS = (
     "/v1/images/generations",
     "/health",
     "/openapi.json",
+    "/admin/status",
 )
 ALLOWED_HEADERS = "authorization, content-type, x-api-key, anthropic-version, anthropic-beta, openai-organization, openai-project, x-stainless-arch, x-stainless-lang, x-stainless-os, x-stainless-package-version, x-stainless-retry-count, x-stainless-runtime, x-stainless-runtime-version, x-stainless-timeout"
+
+
+NO_STORE = (("cache-control", "no-store"),)
+DAY_KEY = "poe-proxy:day:"  # + token name + ":" + day number: the day's requests of a token with rpd
+
+
+async def _relay(upstream: UpstreamResponse) -> AsyncIterator[bytes]:
+    """A passthrough body read in Python: only for a token whose open streams are counted."""
+    try:
+        async for chunk in upstream.body:
+            yield chunk
+    finally:
+        await upstream.close()
+
+
+async def _released(body: AsyncIterator[bytes], release: Callable[[], None]) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in body:
+            yield chunk
+    finally:
+        release()
 
 
 def declared_length(headers: Mapping[str, str]) -> int:
@@ -68,7 +92,15 @@ class App:
             self.cfg = Config.defaults()
         self.catalogue = Catalogue(self.cfg.custom_models)
         self.pool = KeyPool(self.cfg.api_keys, self.cfg)
-        self._secrets = tuple(sorted({*self.cfg.api_keys, *self.cfg.access_tokens}, key=len, reverse=True))
+        cfg = self.cfg
+        self.tokens = Tokens(cfg.access_tokens, cfg.token_policies, cfg.admin_tokens)
+        if self.config_error is None and set(cfg.admin_tokens) & {*cfg.access_tokens, *(p.token for p in cfg.token_policies)}:
+            self.config_error = ConfigError("ADMIN_TOKENS must differ from every access token: the admin API is not for clients.")
+        self.limiter = Limiter()
+        self.usage = UsageBook()
+        self._day_synced: dict[str, float] = {}  # token name -> when its day count was last read from KV
+        every = {*cfg.api_keys, *cfg.access_tokens, *cfg.admin_tokens, *(p.token for p in cfg.token_policies)}
+        self._secrets = tuple(sorted(every, key=len, reverse=True))
         self._models: Response | None = None  # the list is the same for the isolate's life: build it once
         self._openapi: Response | None = None
 
@@ -120,38 +152,40 @@ class App:
             return self._openapi
         if path in ("/", "/health", "/v1/health"):
             self._method(req, "GET", "HEAD")
-            return json_response(200, await self._health(rt) if path != "/" else self._index())
+            return json_response(200, self._health() if path != "/" else self._index())
+        if path == "/admin/status":
+            self._method(req, "GET", "HEAD")
+            self._admin(req)
+            return json_response(200, await self._status(rt), NO_STORE)
         if path in CHAT_PATHS:
             self._method(req, "POST")
-            self._guard(req)
-            return await handle_chat(rt, self.cfg, self.catalogue, self.pool, req.body)
+            return await self._door(req, rt, lambda view: handle_chat(rt, self.cfg, view, self.pool, req.body))
         if path in RESPONSES_PATHS:
             self._method(req, "POST")
-            self._guard(req)
-            return await handle_responses(rt, self.cfg, self.catalogue, self.pool, req.body)
+            return await self._door(req, rt, lambda view: handle_responses(rt, self.cfg, view, self.pool, req.body))
         if path in MESSAGES_PATHS:
             self._method(req, "POST")
-            self._guard(req)
-            return await handle_messages(rt, self.cfg, self.catalogue, self.pool, req.body, req.headers)
+            return await self._door(req, rt, lambda view: handle_messages(rt, self.cfg, view, self.pool, req.body, req.headers))
         if path in COUNT_TOKENS_PATHS:
             self._method(req, "POST")
-            self._guard(req)
-            return handle_count_tokens(self.catalogue, req.body)
+            caller = self._guard(req)
+            return handle_count_tokens(ScopedCatalogue(self.catalogue, caller.policy), req.body)
         if path in MODELS_PATHS:
             self._method(req, "GET", "HEAD")
-            self._guard(req)
+            caller = self._guard(req)
+            if caller.policy is not None and caller.policy.models:  # the list this token may use
+                return handle_models(ScopedCatalogue(self.catalogue, caller.policy))
             if self._models is None:
                 self._models = handle_models(self.catalogue)
             return self._models
         for prefix in MODELS_PATHS:
             if path.startswith(prefix + "/"):
                 self._method(req, "GET", "HEAD")
-                self._guard(req)
-                return handle_model(self.catalogue, path[len(prefix) + 1 :])
+                caller = self._guard(req)
+                return handle_model(ScopedCatalogue(self.catalogue, caller.policy), path[len(prefix) + 1 :])
         if path in IMAGES_PATHS:
             self._method(req, "POST")
-            self._guard(req)
-            return await handle_generation(rt, self.cfg, self.catalogue, self.pool, req.body)
+            return await self._door(req, rt, lambda view: handle_generation(rt, self.cfg, view, self.pool, req.body))
         raise NotFound(f"Unknown path {req.method} {path[:200]}. This proxy serves {', '.join(ENDPOINTS)}.", code="unknown_url")
 
     async def scheduled(self, rt: Runtime) -> None:
@@ -167,7 +201,7 @@ class App:
         if req.method == "OPTIONS" or self.config_error is not None:
             return None
         try:
-            check_access(req.headers, self.cfg.access_tokens)
+            self.tokens.caller(req.headers)
         except ProxyError:
             return await self.handle(req, rt)  # the body is empty: routing and the guard answer
         return None
@@ -176,15 +210,84 @@ class App:
         """For the edges: the body need not be read, the 413 follows from Content-Length alone."""
         return declared_length(headers) > self.cfg.max_body_bytes
 
-    def _guard(self, req: Request) -> None:
+    def _guard(self, req: Request) -> Caller:
         if self.config_error is not None:
             raise self.config_error
-        check_access(req.headers, self.cfg.access_tokens)
+        caller = self.tokens.caller(req.headers)
         size = max(len(req.body), declared_length(req.headers))
         if size > self.cfg.max_body_bytes:
             raise PayloadTooLarge(
                 f"The request body is {size} bytes; the limit is {self.cfg.max_body_bytes} bytes (MAX_BODY_BYTES)."
             )
+        return caller
+
+    def _admin(self, req: Request) -> None:
+        self.tokens.admin(req.headers)
+
+    async def _door(self, req: Request, rt: Runtime, handler: Callable[[ScopedCatalogue], Awaitable[Response]]) -> Response:
+        """A client request: its token's limits and model scope around the door that answers it."""
+        caller = self._guard(req)
+        policy = caller.policy
+        view = ScopedCatalogue(self.catalogue, policy)
+        now = rt.clock()
+        headers: tuple[tuple[str, str], ...] = ()
+        counted = policy is not None and policy.limited
+        admitted = False  # counted as open: released when the answer ends
+        try:
+            if policy is not None and counted:
+                if policy.rpd is not None:
+                    await self._sync_day(rt, policy.name, now)
+                headers = self.limiter.admit(policy, now).headers  # or RateLimited: nothing to release
+                admitted = True
+                if policy.rpd is not None:
+                    rt.defer(self._persist_day(rt, policy.name, now))
+            resp = await handler(view)
+        except BaseException as exc:
+            if admitted:
+                self.limiter.release(caller.name)
+            if isinstance(exc, ProxyError):
+                self.usage.record(caller.name, view.resolved, exc.status, now)
+                exc.headers = (*exc.headers, *headers)  # a limited token's errors carry its limits too
+            raise
+        self.usage.record(caller.name, view.resolved, resp.status, now)
+        if not counted:
+            return resp
+        assert policy is not None
+        body = resp.body
+        if policy.concurrency is None or isinstance(body, bytes):
+            self.limiter.release(caller.name)
+        else:  # the token's stream is open until its last byte: counted till then (a passthrough too)
+            stream = _relay(body.upstream) if isinstance(body, Passthrough) else body
+            body = _released(stream, lambda: self.limiter.release(caller.name))
+        return Response(resp.status, (*resp.headers, *headers), body)
+
+    async def _sync_day(self, rt: Runtime, name: str, now: float) -> None:
+        """A token's count for the day from KV, so a new isolate does not start a daily limit from zero."""
+        if rt.kv is None or now - self._day_synced.get(name, -1e9) < self.cfg.kv_refresh_seconds:
+            return
+        self._day_synced[name] = now
+        day = int(now // 86400)
+        try:
+            raw = await rt.kv.get(f"{DAY_KEY}{name}:{day}")
+        except Exception as exc:  # KV trouble must not fail the request: the isolate's own count holds
+            rt.log(f"KV read failed ({type(exc).__name__})")
+            return
+        if raw and raw.isdigit():
+            self.limiter.seed_day(name, day, int(raw))
+
+    async def _persist_day(self, rt: Runtime, name: str, now: float) -> None:
+        """The day's count to KV, at most once per KV_PERSIST_SECONDS per token and isolate."""
+        if rt.kv is None:
+            return
+        key = f"{DAY_KEY}{name}:{int(now // 86400)}"
+        last = self._day_synced.get("persist:" + name, -1e9)
+        if now - last < self.cfg.kv_persist_seconds:
+            return
+        self._day_synced["persist:" + name] = now
+        try:
+            await rt.kv.put(key, str(self.limiter.day_count(name, now)), ttl=2 * 86400)
+        except Exception as exc:
+            rt.log(f"KV write failed ({type(exc).__name__})")
 
     @staticmethod
     def _method(req: Request, *allowed: str) -> None:
@@ -203,14 +306,39 @@ class App:
             "endpoints": list(ENDPOINTS),
         }
 
-    async def _health(self, rt: Runtime) -> dict[str, Any]:
-        await self.pool.sync(rt, rt.clock())  # a new isolate shows the cool-downs stored in KV
+    def _health(self) -> dict[str, Any]:
+        """Public: whether the proxy is up and configured, nothing about keys, tokens or errors."""
+        configured = self.config_error is None and bool(len(self.pool)) and self.tokens.configured
+        return {"status": "ok" if configured else "misconfigured", "version": __version__, "configured": configured}
+
+    async def _status(self, rt: Runtime) -> dict[str, Any]:
+        """For admins: the pool, the tokens' limits and usage, the catalogue, the configuration's errors."""
+        now = rt.clock()
+        await self.pool.sync(rt, now)  # a new isolate shows the cool-downs stored in KV
+        tokens = []
+        for caller in self.tokens.callers:
+            p = caller.policy
+            tokens.append(
+                {
+                    "name": caller.name,
+                    "models": list(p.models) if p and p.models else ["*"],
+                    "limits": {"rpm": p.rpm, "rpd": p.rpd, "concurrency": p.concurrency} if p else None,
+                    "now": {
+                        "requests_this_minute": self.limiter.minute_count(caller.name, now),
+                        "requests_today": self.limiter.day_count(caller.name, now),
+                        "open": self.limiter.open_count(caller.name),
+                    },
+                    "usage": self.usage.summary(caller.name, now),
+                }
+            )
         return {
-            "status": "ok" if self.config_error is None and len(self.pool) and self.cfg.access_tokens else "misconfigured",
+            "status": self._health()["status"],
             "version": __version__,
-            "keys": self.pool.health(rt.clock()),
-            "access_tokens_configured": bool(self.cfg.access_tokens),
+            "keys": self.pool.health(now),
+            "tokens": tokens,
+            "catalogue": {"models": len(self.catalogue.listed())},
             "config_error": self.config_error.message if self.config_error else None,
+            "counted_in": "this isolate (usage); KV (cool-downs, daily counts)",
         }
 
     # ------------------------------------------------------------ CORS

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from .catalogue import PROTOCOLS, Model, Protocol, parse_custom_models
 from .errors import ConfigError
+from .policies import TokenPolicy, parse_policies
 
 __all__ = ["ENV_NAMES", "SETTINGS", "Config", "Setting", "load_config", "settings_markdown", "split_list"]
 
@@ -77,6 +78,10 @@ def _models(_name: str, raw: str) -> tuple[Model, ...]:
     return parse_custom_models(raw)
 
 
+def _policies(name: str, raw: str) -> tuple[TokenPolicy, ...]:
+    return parse_policies(name, raw)
+
+
 @dataclass(frozen=True, slots=True)
 class Setting:
     name: str  # the var / secret name (interface)
@@ -99,6 +104,24 @@ SETTINGS: tuple[Setting, ...] = (
         (),
         "—",
         "tokens your clients send (`Authorization: Bearer`), comma-separated",
+        _list,
+    ),
+    Setting(
+        "TOKEN_POLICIES",
+        "token_policies",
+        "secret",
+        (),
+        "—",
+        'named access tokens with limits, JSON: `{"alice": {"token": "sk-...", "models": ["gpt-*"], "rpm": 20, "rpd": 1000, "concurrency": 2}}` (see Access tokens and limits)',
+        _policies,
+    ),
+    Setting(
+        "ADMIN_TOKENS",
+        "admin_tokens",
+        "secret",
+        (),
+        "—",
+        "tokens for `/admin/status` (`Authorization: Bearer`), comma-separated; access tokens never open it",
         _list,
     ),
     Setting(
@@ -254,6 +277,8 @@ class Config:
 
     api_keys: tuple[str, ...]
     access_tokens: tuple[str, ...]
+    token_policies: tuple[TokenPolicy, ...]
+    admin_tokens: tuple[str, ...]
     protocol: Protocol
     base_url: str
     upload_url: str

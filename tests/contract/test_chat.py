@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from tests.conftest import Proxy, ProxyFactory
-from tests.support import ACCESS_TOKEN, conformance, content_of, reset_upstream_stats, sse_chunks
+from tests.support import ACCESS_TOKEN, ADMIN_TOKEN, admin_status, conformance, content_of, reset_upstream_stats, sse_chunks
 
 HEADERS = {"authorization": f"Bearer {ACCESS_TOKEN}"}
 
@@ -312,12 +312,17 @@ def test_oversized_body_is_413(proxy: Proxy) -> None:
     assert_error(r, 413, code="request_too_large")
 
 
-def test_health_reports_without_secrets(proxy: Proxy) -> None:
+def test_health_is_quiet_and_the_pool_is_for_admins(proxy: Proxy) -> None:
     r = httpx.get(f"{proxy.url}/health")
     assert r.status_code == 200
-    body = r.json()
-    assert body["status"] == "ok" and body["keys"]["configured"] == 1
-    assert "good-key-1" not in r.text and ACCESS_TOKEN not in r.text
+    assert r.json() == {"status": "ok", "version": r.json()["version"], "configured": True}  # nothing about keys
+    for headers in ({}, {"authorization": f"Bearer {ACCESS_TOKEN}"}, {"authorization": "Bearer nope"}):
+        denied = httpx.get(f"{proxy.url}/admin/status", headers=headers)
+        assert denied.status_code == 401, denied.text  # an access token never opens the admin API
+    status = admin_status(proxy.url)
+    assert status["keys"]["configured"] == 1
+    text = json.dumps(status)
+    assert "good-key-1" not in text and ACCESS_TOKEN not in text and ADMIN_TOKEN not in text
 
 
 def test_error_event_before_answer_is_a_400_with_poes_message(proxy: Proxy) -> None:

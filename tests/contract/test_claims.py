@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import BOT_TARGETS, ProxyFactory
-from tests.support import ACCESS_TOKEN, reset_upstream_stats
+from tests.support import ACCESS_TOKEN, admin_status, reset_upstream_stats
 
 AUTH = {"authorization": f"Bearer {ACCESS_TOKEN}"}
 BOUND_SECONDS = 4.0  # the story takes ~20 s upstream and TIMEOUT is 60 s: neither can pass for a cancel
@@ -34,7 +34,7 @@ def test_a_slow_bot_is_a_504_that_does_not_cool_its_key(proxies: ProxyFactory, t
     slow = {"model": "silent", "messages": [{"role": "user", "content": "x"}]}
     r = httpx.post(f"{proxy.url}/v1/chat/completions", json=slow, headers=AUTH, timeout=30)
     assert r.status_code == 504, r.text[:300]
-    assert httpx.get(f"{proxy.url}/health", timeout=10).json()["keys"]["cooling"] == []
+    assert admin_status(proxy.url)["keys"]["cooling"] == []
     quick = {"model": "echo", "messages": [{"role": "user", "content": "still here"}]}
     r = httpx.post(f"{proxy.url}/v1/chat/completions", json=quick, headers=AUTH, timeout=30)
     assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "still here"

@@ -15,7 +15,7 @@ import pytest
 from poe.data_uri import MAX_IMAGES
 from tests.conftest import BOT_TARGETS, ProxyFactory
 from tests.contract.test_features import png
-from tests.support import ACCESS_TOKEN
+from tests.support import ACCESS_TOKEN, admin_status
 
 AUTH = {"authorization": f"Bearer {ACCESS_TOKEN}"}
 
@@ -44,5 +44,5 @@ def test_an_upload_rate_limit_moves_on_without_cooling_the_key(proxies: ProxyFac
         body = {"model": "echo", "messages": [{"role": "user", "content": content}]}
         r = httpx.post(f"{proxy.url}/v1/chat/completions", json=body, headers=AUTH, timeout=30)
         assert r.status_code == 200, r.text[:300]
-    health = httpx.get(f"{proxy.url}/health", timeout=10).json()
+    health = admin_status(proxy.url)
     assert health["keys"]["cooling"] == [], health  # the upload-limited key still serves plain queries

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import Proxy, ProxyFactory
-from tests.support import ACCESS_TOKEN, reset_upstream_stats, sse_chunks, upstream_stats
+from tests.support import ACCESS_TOKEN, admin_status, reset_upstream_stats, sse_chunks, upstream_stats
 
 HEADERS = {"authorization": f"Bearer {ACCESS_TOKEN}"}
 ASK = {"model": "echo", "messages": [{"role": "user", "content": "pool check"}]}
@@ -27,7 +27,7 @@ def ask(proxy: Proxy, stream: bool = False) -> httpx.Response:
 
 
 def health(proxy: Proxy) -> dict[str, object]:
-    return dict(httpx.get(f"{proxy.url}/health", timeout=10).json())
+    return admin_status(proxy.url)
 
 
 def assert_no_key_text(keys: list[str], *texts: str) -> None:

@@ -1,0 +1,216 @@
+"""Access-token policies: names, model scopes and request limits (sans-IO).
+
+``TOKEN_POLICIES`` (a secret: it holds tokens) is JSON, one entry per named token:
+
+    {"alice": {"token": "sk-alice-...", "models": ["gpt-*", "claude-sonnet-4.5"],
+               "rpm": 20, "rpd": 1000, "concurrency": 2}}
+
+Every field but ``token`` is optional; a policy's token is an access token like those of
+``API_ACCESS_TOKENS``, whose tokens have no policy (today's behaviour) and are named
+``token-1``, ``token-2``... by position. Names, never tokens, appear in usage and logs.
+
+The ``Limiter`` counts per isolate (the Worker's memory lives as long as its isolate):
+the minute window and the concurrent streams are exact within one isolate; a client
+whose requests land on several isolates can pass ``rpm`` by that factor. The day's
+counts are also kept in KV (see ``usage``) so a new isolate starts from them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from .catalogue import Catalogue, Model
+from .errors import ConfigError, ProxyError, RateLimited
+
+__all__ = ["Caller", "Forbidden", "Limiter", "ScopedCatalogue", "TokenPolicy", "parse_policies"]
+
+DAY = 86400.0
+
+
+class Forbidden(ProxyError):
+    status = 403
+    type = "permission_error"
+    code = "model_not_allowed"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPolicy:
+    name: str
+    token: str
+    models: tuple[str, ...] = ()  # globs over model ids and bot names; empty: every model
+    rpm: int | None = None
+    rpd: int | None = None
+    concurrency: int | None = None
+
+    def allows(self, *names: str) -> bool:
+        if not self.models:
+            return True
+        low = [n.lower() for n in names]
+        return any(fnmatch.fnmatchcase(n, pattern.lower()) for pattern in self.models for n in low)
+
+    @property
+    def limited(self) -> bool:
+        return self.rpm is not None or self.rpd is not None or self.concurrency is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: the token's name and its policy (None: unlimited, every model)."""
+
+    name: str
+    policy: TokenPolicy | None = None
+
+
+def _limit(name: str, entry: dict[str, Any], key: str) -> int | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"TOKEN_POLICIES: '{key}' of '{name}' must be a positive integer.")
+    return value
+
+
+def parse_policies(_setting: str, raw: str) -> tuple[TokenPolicy, ...]:
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        raise ConfigError('TOKEN_POLICIES must be a JSON object: {"name": {"token": "...", ...}}.') from None
+    if not isinstance(obj, dict):
+        raise ConfigError('TOKEN_POLICIES must be a JSON object: {"name": {"token": "...", ...}}.')
+    out: list[TokenPolicy] = []
+    seen: set[str] = set()
+    for name, entry in obj.items():
+        if not isinstance(entry, dict):
+            raise ConfigError(f"TOKEN_POLICIES: the entry '{name[:40]}' must be an object.")
+        token = entry.get("token")
+        if not isinstance(token, str) or len(token.strip()) < 8:
+            raise ConfigError(f"TOKEN_POLICIES: '{name[:40]}' needs a 'token' of at least 8 characters.")
+        if token in seen:
+            raise ConfigError(f"TOKEN_POLICIES: '{name[:40]}' repeats another entry's token.")
+        seen.add(token)
+        models = entry.get("models", [])
+        if isinstance(models, str):
+            models = [models]
+        if not isinstance(models, list) or not all(isinstance(m, str) and m for m in models):
+            raise ConfigError(f"TOKEN_POLICIES: 'models' of '{name[:40]}' must be a list of model ids or globs.")
+        unknown = set(entry) - {"token", "models", "rpm", "rpd", "concurrency"}
+        if unknown:
+            raise ConfigError(f"TOKEN_POLICIES: '{name[:40]}' has unknown fields: {', '.join(sorted(unknown))[:100]}.")
+        out.append(
+            TokenPolicy(
+                name=str(name)[:64],
+                token=token.strip(),
+                models=tuple(models),
+                rpm=_limit(name, entry, "rpm"),
+                rpd=_limit(name, entry, "rpd"),
+                concurrency=_limit(name, entry, "concurrency"),
+            )
+        )
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    headers: tuple[tuple[str, str], ...]  # the x-ratelimit-* trio, for every answer of a limited token
+
+
+class Limiter:
+    """Per-isolate counts for the limited tokens: a sliding minute, the day, the open streams."""
+
+    def __init__(self) -> None:
+        self._minute: dict[str, deque[float]] = {}
+        self._day: dict[str, tuple[int, int]] = {}  # name -> (day number, requests that day)
+        self._open: dict[str, int] = {}
+
+    def seed_day(self, name: str, day: int, count: int) -> None:
+        """A count read back from KV (another isolate's requests): the larger one wins."""
+        current = self._day.get(name)
+        if current is None or current[0] != day or current[1] < count:
+            self._day[name] = (day, count)
+
+    def day_count(self, name: str, now: float) -> int:
+        day, count = self._day.get(name, (-1, 0))
+        return count if day == int(now // DAY) else 0
+
+    def admit(self, policy: TokenPolicy, now: float) -> Admission:
+        """Count the request, or raise RateLimited (429, with Retry-After and the trio)."""
+        name = policy.name
+        window = self._minute.setdefault(name, deque())
+        while window and window[0] <= now - 60:
+            window.popleft()
+        today = int(now // DAY)
+        used_today = self.day_count(name, now)
+        if policy.rpm is not None and len(window) >= policy.rpm:
+            wait = max(1, math.ceil(window[0] + 60 - now))
+            raise self._refuse(f"{policy.rpm} requests per minute", wait, _trio(policy.rpm, 0, wait))
+        if policy.rpd is not None and used_today >= policy.rpd:
+            wait = max(1, math.ceil((today + 1) * DAY - now))
+            raise self._refuse(f"{policy.rpd} requests per day", wait, _trio(policy.rpd, 0, wait))
+        if policy.concurrency is not None and self._open.get(name, 0) >= policy.concurrency:
+            raise self._refuse(f"{policy.concurrency} requests at a time", 1, ())
+        window.append(now)
+        self._day[name] = (today, used_today + 1)
+        self._open[name] = self._open.get(name, 0) + 1
+        if policy.rpm is not None:
+            reset = max(1, math.ceil(window[0] + 60 - now))
+            return Admission(_trio(policy.rpm, policy.rpm - len(window), reset))
+        if policy.rpd is not None:
+            return Admission(_trio(policy.rpd, policy.rpd - used_today - 1, math.ceil((today + 1) * DAY - now)))
+        return Admission(())
+
+    def release(self, name: str) -> None:
+        self._open[name] = max(0, self._open.get(name, 0) - 1)
+
+    def open_count(self, name: str) -> int:
+        return self._open.get(name, 0)
+
+    def minute_count(self, name: str, now: float) -> int:
+        window = self._minute.get(name, deque())
+        return sum(1 for t in window if t > now - 60)
+
+    @staticmethod
+    def _refuse(what: str, wait: int, trio: tuple[tuple[str, str], ...]) -> RateLimited:
+        return RateLimited(
+            f"This access token is limited to {what}; retry in {wait} s.",
+            headers=(("retry-after", str(wait)), *trio),
+        )
+
+
+def _trio(limit: int, remaining: int, reset: int) -> tuple[tuple[str, str], ...]:
+    return (
+        ("x-ratelimit-limit-requests", str(limit)),
+        ("x-ratelimit-remaining-requests", str(max(0, remaining))),
+        ("x-ratelimit-reset-requests", f"{reset}s"),
+    )
+
+
+class ScopedCatalogue(Catalogue):
+    """The catalogue as one request sees it: only the models its token may use, and the model
+    the request resolved (for usage). Cheap: it refers to the isolate's catalogue, copies nothing."""
+
+    def __init__(self, inner: Catalogue, policy: TokenPolicy | None) -> None:  # no super().__init__: a view
+        self._inner = inner
+        self._policy = policy
+        self.resolved: str | None = None
+
+    def resolve(self, model_id: str) -> Model:
+        model = self._inner.resolve(model_id)
+        if self._policy is not None and not self._policy.allows(model_id.strip(), model.id, model.bot):
+            raise Forbidden(
+                f"This access token may not use the model '{model_id.strip()[:100]}'; ask the operator to add it to the token's models.",
+                param="model",
+            )
+        self.resolved = model.id
+        return model
+
+    def listed(self) -> tuple[Model, ...]:
+        models = self._inner.listed()
+        if self._policy is None or not self._policy.models:
+            return models
+        policy = self._policy
+        return tuple(m for m in models if policy.allows(m.id, m.bot))
