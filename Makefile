@@ -12,8 +12,9 @@ test:
 fuzz:
 	bash scripts/fuzz.sh $(ARGS)
 
+# ruff, mypy, actionlint (workflows) and hadolint (Dockerfile); needs .venv (make test or make dev makes it).
 lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+	bash scripts/lint.sh
 
 bench:
 	bash scripts/bench.sh

@@ -6,10 +6,6 @@ setup_python
 setup_node
 setup_clients
 
-log "ruff"
-.venv/bin/ruff check .
-.venv/bin/ruff format --check .
-log "mypy"
-.venv/bin/mypy
+bash scripts/lint.sh
 log "pytest (unit, contract, end to end)"
 .venv/bin/python -m pytest "$@"
