@@ -17,7 +17,7 @@ from .doors.models import handle_model, handle_models
 from .doors.openai_chat import handle_chat
 from .doors.openai_responses import handle_responses
 from .errors import ConfigError, MethodNotAllowed, NotFound, PayloadTooLarge, ProxyError, error_body
-from .http import Passthrough, Request, Response, Runtime, UpstreamResponse
+from .http import Passthrough, Request, Response, Runtime, relay
 from .policies import Caller, Limiter, ScopedCatalogue
 from .pool import KeyPool
 from .settings import Config, load_config
@@ -47,15 +47,6 @@ ALLOWED_HEADERS = "authorization, content-type, x-api-key, anthropic-version, an
 
 NO_STORE = (("cache-control", "no-store"),)
 DAY_KEY = "poe-proxy:day:"  # + token name + ":" + day number: the day's requests of a token with rpd
-
-
-async def _relay(upstream: UpstreamResponse) -> AsyncIterator[bytes]:
-    """A passthrough body read in Python: only for a token whose open streams are counted."""
-    try:
-        async for chunk in upstream.body:
-            yield chunk
-    finally:
-        await upstream.close()
 
 
 async def _released(body: AsyncIterator[bytes], release: Callable[[], None]) -> AsyncIterator[bytes]:
@@ -257,7 +248,7 @@ class App:
         if policy.concurrency is None or isinstance(body, bytes):
             self.limiter.release(caller.name)
         else:  # the token's stream is open until its last byte: counted till then (a passthrough too)
-            stream = _relay(body.upstream) if isinstance(body, Passthrough) else body
+            stream = relay(body.upstream) if isinstance(body, Passthrough) else body
             body = _released(stream, lambda: self.limiter.release(caller.name))
         return Response(resp.status, (*resp.headers, *headers), body)
 

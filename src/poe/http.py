@@ -21,6 +21,7 @@ __all__ = [
     "Response",
     "Runtime",
     "UpstreamResponse",
+    "relay",
 ]
 
 
@@ -88,3 +89,12 @@ class Runtime:
     defer: Callable[[Awaitable[Any]], None]  # run after the response (ctx.waitUntil)
     log: Callable[[str], None]
     redact: Callable[[str], str] = str  # removes configured secrets from text (set by the app)
+
+
+async def relay(upstream: UpstreamResponse) -> AsyncIterator[bytes]:
+    """An upstream body read in Python (a ``Passthrough`` an edge or the app must watch); closed however the copy ends."""
+    try:
+        async for chunk in upstream.body:
+            yield chunk
+    finally:
+        await upstream.close()

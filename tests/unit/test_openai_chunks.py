@@ -25,7 +25,7 @@ from poe.errors import InvalidRequest, ProxyError, UpstreamError, UpstreamTimeou
 from poe.estimate import estimate_prompt_tokens, estimate_tokens
 from poe.http import UpstreamResponse
 from poe.sse import SSEEvent
-from poe.upstreams.event_stream import EventStream, mid_stream_error
+from poe.upstreams.event_stream import EventStream, mid_stream_error, read_answer
 from poe.upstreams.openai_chunks import (
     EFFORT_BUDGETS,
     THINKING_BUDGET_MAX,
@@ -35,7 +35,6 @@ from poe.upstreams.openai_chunks import (
     refused_fields,
     upstream_tool_name,
 )
-from poe.upstreams.poe_openai import _batches
 
 REQ = ChatRequest(
     model="gpt-5", messages=(Message(role="system", content="Be brief."), Message(role="user", content="Hello there"))
@@ -600,7 +599,7 @@ def sse(*datas: str) -> bytes:
 
 async def batches_of(reads: list[bytes]) -> tuple[list[list[Any]], Body]:
     body = Body(reads)
-    out = [batch async for batch in _batches(stream_of(body), ChunkReader(REQ), 5)]
+    out = [batch async for batch in read_answer(stream_of(body), ChunkReader(REQ), 5)]
     return out, body
 
 

@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
+from ..canonical import AnswerEvent, Batches, Failure
 from ..errors import ProxyError, UpstreamError, UpstreamTimeout
 from ..http import UpstreamResponse
 from ..sse import SSEDecoder, SSEEvent
 
-__all__ = ["EventStream", "Watchdog", "mid_stream_error"]
+__all__ = ["EventStream", "Translator", "Watchdog", "mid_stream_error", "read_answer"]
 
 E = TypeVar("E")
 DRAIN_SECONDS = 0.5
@@ -140,3 +141,53 @@ def mid_stream_error(exc: BaseException, idle: float) -> ProxyError:
     if isinstance(exc, TimeoutError):
         return UpstreamTimeout(f"Poe stopped sending for {idle:g} s; the answer is incomplete.")
     return UpstreamError("The connection to Poe broke; the answer is incomplete.")
+
+
+E_contra = TypeVar("E_contra", contravariant=True)
+
+
+class Translator(Protocol[E_contra]):
+    """One upstream's events -> canonical events (the rest of reading an answer is shared)."""
+
+    def step(self, event: E_contra, batch: list[AnswerEvent]) -> bool:
+        """Add the event's canonical events to ``batch``; True at the answer's end. Raises ProxyError."""
+        ...
+
+    def ended_well(self) -> bool:
+        """Whether a body that just ended held a whole answer (else it was cut short)."""
+        ...
+
+    def finish(self) -> list[AnswerEvent]:
+        """The answer's last events (what was held back, then ``Finish``)."""
+        ...
+
+
+async def read_answer(stream: EventStream[E], translator: Translator[E], idle: float) -> Batches:
+    """An answer as canonical events, one batch per upstream read (each write costs a JS round trip);
+    a failure after the commit point ends it with ``Failure``; the upstream is always closed."""
+    batch: list[AnswerEvent] = []
+    failure: ProxyError | None = None
+    try:
+        while True:
+            if batch and not stream.has_buffered():
+                yield batch
+                batch = []
+            try:
+                event = await stream.next()
+            except Exception as exc:  # a stall or a broken connection after commit
+                failure = mid_stream_error(exc, idle)
+                break
+            if event is None:
+                if not translator.ended_well():
+                    failure = UpstreamError("Poe closed the stream early; the answer is incomplete.")
+                break
+            try:
+                if translator.step(event, batch):
+                    break
+            except ProxyError as err:
+                failure = err
+                break
+        batch.extend([Failure(failure)] if failure is not None else translator.finish())
+        yield batch
+    finally:
+        await stream.close()

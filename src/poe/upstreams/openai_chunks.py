@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-from ..canonical import AnswerEvent, ChatRequest, Delta, Message, ToolCallDelta, Usage, finish_reason
+from ..canonical import AnswerEvent, ChatRequest, Delta, Finish, Message, ToolCallDelta, Usage, finish_reason
 from ..catalogue import Model
 from ..errors import ProxyError, UpstreamError
 from ..estimate import TokenCounter, estimate_prompt_tokens
@@ -202,6 +202,18 @@ class ChunkReader:
         self._completion.add(content)
         self._reasoning.add(reasoning)
         return Delta(content=content, reasoning=reasoning, tool_calls=tuple(calls))
+
+    # the Translator protocol (event_stream.read_answer)
+
+    def step(self, event: SSEEvent, batch: list[AnswerEvent]) -> bool:
+        batch.extend(self.feed(event))
+        return self.done
+
+    def ended_well(self) -> bool:
+        return self.finish_reason is not None  # Poe's last chunk came, if not its [DONE]
+
+    def finish(self) -> list[AnswerEvent]:
+        return [Finish(self.final_reason(), self.final_usage())]
 
     def final_usage(self) -> Usage:
         """Poe's counts where it sent them, else the proxy's estimates."""

@@ -14,7 +14,7 @@ import re
 import secrets
 from collections.abc import Callable
 
-from ..canonical import AnswerEvent, Batches, ChatRequest, Failure, Finish, KeepAlive, Replace, Usage
+from ..canonical import AnswerEvent, Batches, ChatRequest, Finish, KeepAlive, Replace, Usage
 from ..catalogue import Model
 from ..data_uri import check_images
 from ..errors import InvalidRequest, ProxyError, UpstreamError, UpstreamTimeout
@@ -26,7 +26,7 @@ from .bot_answer import Assembler
 from .bot_events import Done, Ping, PoeErrorEvent, PoeEvent, is_meaningful, parse_event
 from .bot_query import query_bytes, to_query
 from .bot_uploads import upload_images
-from .event_stream import EventStream, Watchdog, mid_stream_error
+from .event_stream import EventStream, Watchdog, read_answer
 
 __all__ = ["BotStream", "Watchdog", "classify_error_event", "open_answer", "open_bot"]
 
@@ -113,7 +113,8 @@ async def open_answer(rt: Runtime, cfg: Config, pool: KeyPool, req: ChatRequest,
     stream = opened.value
     stream.watch(cfg.timeout)
     asm = Assembler(max_tokens=req.max_tokens, split_reasoning=cfg.reasoning_split)
-    return Opened(_batches(stream, asm, req, opened.on_failure, cfg.timeout), opened.key_index, opened.on_failure)
+    translator = _BotTranslator(stream, asm, req, opened.on_failure)
+    return Opened(read_answer(stream, translator, cfg.timeout), opened.key_index, opened.on_failure)
 
 
 def _usage(req: ChatRequest, asm: Assembler) -> Usage:
@@ -131,46 +132,28 @@ def _bot_error(ev: PoeErrorEvent, on_failure: Callable[[AttemptFailed], None]) -
     return KeyFailedMidAnswer(f"Poe stopped the answer: {err.detail}.", code=err.kind)
 
 
-async def _batches(
-    stream: BotStream, asm: Assembler, req: ChatRequest, on_failure: Callable[[AttemptFailed], None], idle: float
-) -> Batches:
-    """The answer's canonical events; one batch per upstream read (each write costs a JS round trip)."""
-    batch: list[AnswerEvent] = []
-    failure: ProxyError | None = None
-    try:
-        while True:
-            if batch and not stream.has_buffered():
-                yield batch
-                batch = []
-            try:
-                ev = await stream.next()
-            except Exception as exc:  # a stall or a broken connection after commit
-                failure = mid_stream_error(exc, idle)
-                break
-            if ev is None:
-                if not stream.saw_done:
-                    failure = UpstreamError("Poe closed the stream early; the answer is incomplete.")
-                break
-            if isinstance(ev, Done):
-                break
-            if isinstance(ev, Ping):
-                batch.append(KeepAlive())
-                continue
-            if isinstance(ev, PoeErrorEvent):
-                failure = _bot_error(ev, on_failure)
-                break
-            piece = asm.feed(ev)
-            if isinstance(piece, Replace) or piece:
-                batch.append(piece)
-            if asm.finish_reason == "length":
-                break
-        if failure is not None:
-            batch.append(Failure(failure))
-        else:
-            tail = asm.flush()
-            if tail:
-                batch.append(tail)
-            batch.append(Finish(asm.final_reason(), _usage(req, asm)))
-        yield batch
-    finally:
-        await stream.close()
+class _BotTranslator:
+    """Poe's bot events -> canonical events, for ``read_answer``."""
+
+    def __init__(self, stream: BotStream, asm: Assembler, req: ChatRequest, on_failure: Callable[[AttemptFailed], None]) -> None:
+        self._stream, self._asm, self._req, self._on_failure = stream, asm, req, on_failure
+
+    def step(self, ev: PoeEvent, batch: list[AnswerEvent]) -> bool:
+        if isinstance(ev, Done):
+            return True
+        if isinstance(ev, Ping):
+            batch.append(KeepAlive())
+            return False
+        if isinstance(ev, PoeErrorEvent):
+            raise _bot_error(ev, self._on_failure)
+        piece = self._asm.feed(ev)
+        if isinstance(piece, Replace) or piece:
+            batch.append(piece)
+        return self._asm.finish_reason == "length"
+
+    def ended_well(self) -> bool:
+        return self._stream.saw_done
+
+    def finish(self) -> list[AnswerEvent]:
+        tail = self._asm.flush()
+        return [*([tail] if tail else []), Finish(self._asm.final_reason(), _usage(self._req, self._asm))]

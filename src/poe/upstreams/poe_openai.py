@@ -21,15 +21,15 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..canonical import AnswerEvent, Batches, ChatRequest, Failure, Finish
+from ..canonical import Batches, ChatRequest
 from ..catalogue import Model
 from ..data_uri import check_images
-from ..errors import InvalidRequest, ProxyError, UpstreamError, UpstreamTimeout
+from ..errors import InvalidRequest, UpstreamError, UpstreamTimeout
 from ..http import OutboundRequest, Runtime, UpstreamResponse
 from ..pool import AttemptFailed, KeyPool, Opened, open_with_failover, read_head, send_attempt
 from ..settings import Config
 from ..sse import SSEEvent
-from .event_stream import EventStream, mid_stream_error
+from .event_stream import EventStream, read_answer
 from .openai_chunks import ChunkReader, chat_body, refused_fields
 
 __all__ = [
@@ -159,7 +159,7 @@ async def open_answer(rt: Runtime, cfg: Config, pool: KeyPool, req: ChatRequest,
         opened = await open_chat(rt, cfg, pool, _dumps({k: v for k, v in body.items() if k not in refused}), stream=True)
     stream = EventStream(opened.value, _frame, _is_done)
     stream.watch(cfg.timeout)
-    return Opened(_batches(stream, ChunkReader(req), cfg.timeout), opened.key_index, opened.on_failure)
+    return Opened(read_answer(stream, ChunkReader(req), cfg.timeout), opened.key_index, opened.on_failure)
 
 
 def _frame(event: SSEEvent) -> SSEEvent:
@@ -169,34 +169,3 @@ def _frame(event: SSEEvent) -> SSEEvent:
 def _is_done(event: SSEEvent) -> bool:
     data = event.data
     return data == "[DONE]" or (data[:1] in " \t\n" and data.strip() == "[DONE]")
-
-
-async def _batches(stream: EventStream[SSEEvent], reader: ChunkReader, idle: float) -> Batches:
-    """One batch per upstream read, as the bot protocol's answer."""
-    batch: list[AnswerEvent] = []
-    failure: ProxyError | None = None
-    try:
-        while True:
-            if batch and not stream.has_buffered():
-                yield batch
-                batch = []
-            try:
-                event = await stream.next()
-            except Exception as exc:  # a stall or a broken connection after commit
-                failure = mid_stream_error(exc, idle)
-                break
-            if event is None:
-                if reader.finish_reason is None:
-                    failure = UpstreamError("Poe closed the stream early; the answer is incomplete.")
-                break
-            try:
-                batch.extend(reader.feed(event))
-            except ProxyError as err:
-                failure = err
-                break
-            if reader.done:
-                break
-        batch.append(Failure(failure) if failure is not None else Finish(reader.final_reason(), reader.final_usage()))
-        yield batch
-    finally:
-        await stream.close()
