@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
-from . import __version__, openapi, refresh
+from . import __version__, console, openapi, refresh
 from .auth import Tokens
 from .catalogue import Catalogue
 from .doors.anthropic_messages import anthropic_error_response, handle_count_tokens, handle_messages
@@ -62,6 +62,10 @@ def declared_length(headers: Mapping[str, str]) -> int:
     return int(declared) if declared.isdigit() else 0
 
 
+def _admin_path(req: Request) -> bool:
+    return req.path == "/admin" or req.path.startswith("/admin/")
+
+
 def _anthropic(req: Request) -> bool:
     """A request to the Anthropic door: answered in Anthropic's shapes and headers."""
     return req.path.rstrip("/") in (*MESSAGES_PATHS, *COUNT_TOKENS_PATHS)
@@ -110,7 +114,7 @@ class App:
         rt = Runtime(rt.http, rt.kv, rt.clock, rt.defer, lambda line: log(self.redact(line)), self.redact)
         try:
             if req.method == "OPTIONS":
-                resp = Response(204, self._preflight_headers(req))
+                resp = Response(204, () if _admin_path(req) else self._preflight_headers(req))
             else:
                 resp = await self._route(req, rt)
         except ProxyError as err:
@@ -125,7 +129,8 @@ class App:
             elapsed = (time.monotonic() - started) * 1000
             rt.log(f"{req.method} {req.path[:200]} -> {resp.status} ({elapsed:.0f} ms) {request_id}")
         ids = (("x-request-id", request_id), ("request-id", request_id)) if _anthropic(req) else (("x-request-id", request_id),)
-        return Response(resp.status, (*resp.headers, *ids, *self._cors_headers(req)), resp.body)
+        cors = () if _admin_path(req) else self._cors_headers(req)  # no other origin may read the admin API
+        return Response(resp.status, (*resp.headers, *ids, *cors), resp.body)
 
     @staticmethod
     def _error(req: Request, err: ProxyError) -> Response:
@@ -144,6 +149,9 @@ class App:
         if path in ("/", "/health", "/v1/health"):
             self._method(req, "GET", "HEAD")
             return json_response(200, self._health() if path != "/" else self._index())
+        if path == "/admin":
+            self._method(req, "GET", "HEAD")
+            return Response(200, console.HEADERS, console.PAGE)  # public: the page holds no data, the API wants a token
         if path == "/admin/status":
             self._method(req, "GET", "HEAD")
             self._admin(req)
