@@ -6,6 +6,7 @@ streamed bytes cut at random offsets, often inside a UTF-8 character.
 
   Echo, GPT-4o, Claude-Sonnet-3.5
               the last user text; "/params" answers what was received, as JSON
+  NewBot-2026 the same; in no catalogue of the proxy, only in this /v1/models list
   SlowStory   the story, one delta a word ("0.3": seconds per word; "0 10000":
               also the number of words)
   Thinker     reasoning_content (and reasoning), then "The answer is 42."
@@ -20,7 +21,8 @@ streamed bytes cut at random offsets, often inside a UTF-8 character.
 The key's prefix is checked first: none or bad- 401, broke- 402, busy- 429,
 limited- 429 with Retry-After, down- 503, overloaded- 529, html- 502 with an
 HTML page. Model names match case-insensitively; unknown is 404, "missing-400"
-is 400. GET /v1/models lists the bots in Poe's shape; GET /usage/current_balance too.
+is 400. GET /v1/models lists the bots in Poe's shape; GET /usage/current_balance too
+(1500 points; broke- keys 0, rich- keys 4500; none or bad- 401).
 POST /v1/messages (Claude models, Anthropic's shapes) is in demo/messages_api.py
 and shares the key prefixes, the JSON parsing and the split stream with this module.
 """
@@ -277,6 +279,7 @@ BOTS: dict[str, Bot] = {
     "Echo": echo,
     "GPT-4o": echo,
     "Claude-Sonnet-3.5": echo,
+    "NewBot-2026": echo,
     "SlowStory": slow_story,
     "Thinker": thinker,
     "Failing": failing,
@@ -578,6 +581,13 @@ def models() -> list[Json]:
             ],
         },
         "ToolBot": {"supported_features": ["tools"], "supported_endpoints": chat_only},
+        "NewBot-2026": {
+            "owned_by": "NewLab",
+            "created": 1_767_225_600_000,
+            "architecture": image_in,
+            "supported_endpoints": ["/v1/chat/completions", "/v1/responses"],
+            "context_window": {"context_length": 256000, "max_output_tokens": 32000},
+        },
         "Artist": {
             "owned_by": "fal",
             "architecture": {"input_modalities": ["text"], "output_modalities": ["image"], "modality": "text->image"},
@@ -608,4 +618,5 @@ def add_openai_routes(app: FastAPI) -> None:
         if not key or key.startswith("bad-"):
             error = ApiError(401, "Invalid API key", "authentication_error", "invalid_api_key")
             return JSONResponse(error.body(), status_code=401)
-        return JSONResponse({"current_point_balance": 0 if key.startswith("broke-") else BALANCE})
+        points = 0 if key.startswith("broke-") else 3 * BALANCE if key.startswith("rich-") else BALANCE
+        return JSONResponse({"current_point_balance": points})

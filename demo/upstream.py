@@ -6,6 +6,8 @@ Bots (each at /bot/<Name>):
               when asked ("/params" as the message)
   GPT-4o, Claude-Sonnet-3.5
               same as Echo (so catalogue ids and aliases resolve end to end)
+  NewBot-2026 same as Echo; only the demo's GET /v1/models lists it (a bot Poe
+              added after the proxy's bundled copy was taken)
   SlowStory   streams a longer answer in many small pieces, slowly (send a
               number such as "0.3" as the message to set the seconds per word,
               "0 10000" to also set the number of words)
@@ -255,6 +257,7 @@ BOTS: dict[str, type[Bot]] = {
     "Echo": Echo,
     "GPT-4o": Echo,
     "Claude-Sonnet-3.5": Echo,
+    "NewBot-2026": Echo,
     "SlowStory": SlowStory,
     "Thinker": Thinker,
     "Failing": Failing,

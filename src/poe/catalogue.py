@@ -1,23 +1,40 @@
 """The model catalogue: Poe's bots as data, and the lookup of a client's model id.
 
-``BOTS`` is Poe's public model list (``GET https://api.poe.com/v1/models``),
+``BOTS`` is a bundled copy of Poe's public model list (``GET https://api.poe.com/v1/models``),
 regenerated with ``scripts/refresh_catalogue.py``; a model's OpenAI-style id is
-its bot name in lower case. ``ALIASES`` is kept by hand: other ids clients send
-(older Poe names, vendor ids) and the bot they mean. Ids match case-insensitively.
-Operators add private or newer bots with CUSTOM_MODELS, no code change needed,
-and may pin a model to one upstream protocol there (``id=bot:BotName``).
+its bot name in lower case. The scheduled pass (``refresh``) fetches the list itself
+and stores it in KV: ``poe_models`` reads Poe's answer, and a ``Catalogue`` built
+with ``fresh`` models lists those (with what Poe says about each: context window,
+modalities, endpoints, pricing), the bundled copy being the fallback while there is
+none. ``ALIASES`` is kept by hand: other ids clients send (older Poe names, vendor
+ids) and the bot they mean. Ids match case-insensitively. Operators add private or
+newer bots with CUSTOM_MODELS, no code change needed, and may pin a model to one
+upstream protocol there (``id=bot:BotName``).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from .errors import ConfigError, NotFound
 
-__all__ = ["ALIASES", "BOTS", "CREATED", "Catalogue", "Model", "Protocol", "parse_custom_models"]
+__all__ = [
+    "ALIASES",
+    "BOTS",
+    "CREATED",
+    "POE_FIELDS",
+    "Catalogue",
+    "Model",
+    "Protocol",
+    "from_stored",
+    "parse_custom_models",
+    "poe_models",
+    "stored_models",
+]
 
 # How a model reaches Poe: its OpenAI-compatible API, or the bot protocol.
 Protocol = Literal["openai", "bot"]
@@ -34,6 +51,9 @@ class Model:
     bot: str  # Poe bot name, case-sensitive
     owned_by: str
     protocol: Protocol | None = None  # None: POE_PROTOCOL decides
+    created: int = CREATED  # Unix seconds: Poe's own date for a model of its fetched list
+    # what Poe's list says about the model (POE_FIELDS), served as extra fields of /v1/models
+    extra: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
 
 def _target(raw: str) -> tuple[str, Protocol | None]:
@@ -98,14 +118,128 @@ def _anthropic_id(key: str) -> Model | None:
     return Model(id=key, bot=bot, owned_by="anthropic")
 
 
-class Catalogue:
-    """Model ids -> Poe bots: the built-in list, the aliases, then CUSTOM_MODELS on top."""
+# ---------------------------------------------------------------- Poe's list, fetched
 
-    def __init__(self, custom: tuple[Model, ...] = ()) -> None:
+# What the catalogue keeps of an entry of Poe's list, beyond id, owner and date: the
+# fields OpenRouter-style clients read (context, modalities, endpoints, prices), small
+# and as Poe spells them. Descriptions, parameters and images stay out (most of the
+# list's ~1 MB): every isolate reads the stored copy.
+POE_FIELDS: dict[str, type] = {
+    "context_window": dict,
+    "context_length": int,
+    "architecture": dict,
+    "supported_endpoints": list,
+    "supported_features": list,
+    "reasoning": dict,
+    "pricing": dict,
+}
+MAX_FIELD_CHARS = 1000  # a field larger than this (as JSON) is left out
+MAX_MODELS = 5000
+_POE_ID = re.compile(r"^[^\s/\x00-\x1f]{1,128}$")  # no "/": ids are path segments of /v1/models/{id}
+_BUNDLED_OWNERS: dict[str, str] = {}  # filled below, once BOTS exists
+
+
+def _fits(value: Any, kind: type) -> bool:
+    """A value of the documented type that says something (no null, no empty list, no negative length)."""
+    if isinstance(value, bool) or not isinstance(value, kind):
+        return False
+    if isinstance(value, int):
+        return value >= 0
+    if isinstance(value, list):  # Poe leaves supported_endpoints empty for most bots: that says nothing
+        return bool(value) and all(isinstance(v, str) for v in value)
+    return bool(value)
+
+
+def _extra(entry: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(
+        (name, value)
+        for name, kind in POE_FIELDS.items()
+        if _fits(value := entry.get(name), kind) and len(json.dumps(value)) <= MAX_FIELD_CHARS
+    )
+
+
+def _model(entry: Any, bot: Any, created: Any) -> Model | None:
+    """One entry, or None when it is not usable (no valid id)."""
+    if not isinstance(entry, dict):
+        return None
+    raw_id = entry.get("id")
+    if not isinstance(raw_id, str) or not _POE_ID.match(raw_id.strip()):
+        return None
+    model_id = raw_id.strip().lower()
+    name = bot.strip() if isinstance(bot, str) and bot.strip().lower() == model_id else model_id
+    owner = entry.get("owned_by")
+    owner = owner.strip().lower() if isinstance(owner, str) and 0 < len(owner.strip()) <= 64 else "poe"
+    if owner == "poe":  # Poe once said "poe" for every bot: the bundled copy's owner is more telling
+        owner = _BUNDLED_OWNERS.get(model_id, owner)
+    when = int(created) if isinstance(created, int | float) and not isinstance(created, bool) else -1
+    if not 0 <= when < 10**11:
+        when = CREATED
+    return Model(id=model_id, bot=name, owned_by=owner, created=when, extra=_extra(entry))
+
+
+def _unique(models: Iterable[Model | None]) -> tuple[Model, ...]:
+    seen: dict[str, Model] = {}
+    for m in models:
+        if m is not None and m.id not in seen and len(seen) < MAX_MODELS:
+            seen[m.id] = m
+    return tuple(seen.values())
+
+
+def poe_models(answer: Any) -> tuple[Model, ...]:
+    """The models of Poe's ``GET /v1/models`` answer (``{"object": "list", "data": [...]}``).
+
+    Ids are Poe's lower-case ids; the bot name is ``metadata.display_name`` (Poe's spelling) when it
+    is the id in another case, else the id; ``created`` comes in milliseconds and goes out in seconds.
+    Entries without a usable id are skipped; an answer without a list gives ().
+    """
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if not isinstance(data, list):
+        return ()
+
+    def one(entry: Any) -> Model | None:
+        if not isinstance(entry, dict):
+            return None
+        meta = entry.get("metadata")
+        created = entry.get("created")
+        if isinstance(created, int | float) and not isinstance(created, bool) and created >= 10**11:
+            created = created / 1000  # milliseconds, as Poe documents
+        return _model(entry, meta.get("display_name") if isinstance(meta, dict) else None, created)
+
+    return _unique(one(e) for e in data)
+
+
+def stored_models(models: Iterable[Model]) -> list[dict[str, Any]]:
+    """Models as the JSON that KV keeps (read back with ``from_stored``)."""
+    return [{"id": m.id, "bot": m.bot, "owned_by": m.owned_by, "created": m.created, **dict(m.extra)} for m in models]
+
+
+def from_stored(entries: Any) -> tuple[Model, ...]:
+    if not isinstance(entries, list):
+        return ()
+    return _unique(_model(e, e.get("bot"), e.get("created")) if isinstance(e, dict) else None for e in entries)
+
+
+class Catalogue:
+    """Model ids -> Poe bots: Poe's list (the fetched one, else the bundled copy), the aliases, then
+    CUSTOM_MODELS on top.
+
+    With ``fresh`` models (Poe's list as the scheduled pass fetched it) those are listed; ids of the
+    bundled copy that Poe no longer lists still resolve (Poe answers for them, with a 404 if the bot
+    is gone). ``source`` and ``fetched_at`` say which list is served.
+    """
+
+    def __init__(self, custom: tuple[Model, ...] = (), fresh: tuple[Model, ...] = (), fetched_at: float | None = None) -> None:
+        self.custom = custom
+        self.source: Literal["poe", "bundled"] = "poe" if fresh else "bundled"
+        self.fetched_at = fetched_at if fresh else None
         listed: dict[str, Model] = {}
         index: dict[str, Model] = {}
         for bot, owner in BOTS:
             model = Model(id=bot.lower(), bot=bot, owned_by=owner)
+            index[model.id] = model
+            if not fresh:
+                listed[model.id] = model
+        for model in fresh:
             listed[model.id] = index[model.id] = model
         for alias, bot in ALIASES.items():
             target = index.get(bot.lower()) or Model(id=bot.lower(), bot=bot, owned_by="poe")
@@ -440,6 +574,8 @@ BOTS: tuple[tuple[str, str], ...] = (
     ("Whisper-V3-Large-T", "poe"),
 )
 # END generated
+
+_BUNDLED_OWNERS.update((bot.lower(), owner) for bot, owner in BOTS)
 
 ALIASES: dict[str, str] = {
     'claude-3.5-sonnet': 'Claude-Sonnet-3.5',

@@ -305,7 +305,22 @@ IMAGES_REQUEST = obj(
 IMAGES_RESPONSE = closed(
     {"created": integer(0), "data": array(closed({"url": string(), "revised_prompt": string()}), minItems=1)}
 )
-MODEL_OBJECT = closed({"id": string(), "object": const("model"), "created": integer(0), "owned_by": string()})
+POE_SAYS = "As Poe's `GET /v1/models` says (models of the list the scheduled pass fetched; absent when Poe gives none)."
+MODEL_OBJECT = closed(
+    {"id": string(), "object": const("model"), "created": integer(0), "owned_by": string()},
+    {
+        "context_window": obj(optional={"context_length": integer(0), "max_output_tokens": integer(0)}, description=POE_SAYS),
+        "context_length": integer(0, description=POE_SAYS),
+        "architecture": obj(
+            optional={"input_modalities": array(string()), "output_modalities": array(string()), "modality": string()},
+            description=POE_SAYS,
+        ),
+        "supported_endpoints": array(string(), description=POE_SAYS),
+        "supported_features": array(string(), description=POE_SAYS),
+        "reasoning": obj(description=POE_SAYS),
+        "pricing": obj(description=POE_SAYS + " Decimal strings, USD per token (or per request)."),
+    },
+)
 MODEL_LIST = closed({"object": const("list"), "data": array(ref("Model"))})
 
 # ---------------------------------------------------------------- Anthropic Messages

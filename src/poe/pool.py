@@ -19,7 +19,16 @@ per name and is eventually consistent):
   a new isolate starts from the stored value;
 * each cool-down is its own KV entry holding the absolute "until" time, with
   an expiration TTL of at least 60 s (KV's minimum), so isolates merge them
-  by taking the later time and an expired entry means nothing.
+  by taking the later time and an expired entry means nothing;
+* the keys' point balances, which the scheduled pass (``refresh``) reads from
+  Poe, are one KV entry by fingerprint, read with the cool-downs.
+
+Choosing: with no balances known, a plain rotation over the healthy keys. Once
+balances are known, the first key of a request is drawn in proportion to its
+points (a key of unknown balance counts as the median of the known ones, a key
+known to be at zero not at all), from the same counter, so the keys drain
+evenly instead of the poorest running dry first; the rest follow, most points
+first, for failover.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import asyncio
 import hashlib
 import json
 import math
+import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
@@ -189,7 +199,10 @@ async def send_attempt(rt: Runtime, request: OutboundRequest, connect_timeout: f
 
 KV_PREFIX = "poe-proxy:"
 COUNTER_NAME = KV_PREFIX + "rotation"
+BALANCES_NAME = KV_PREFIX + "balances"  # {"<fingerprint>": {"points": n, "at": t}}: written by refresh
 KV_MIN_TTL = 60
+BALANCE_MAX_AGE = 86400.0  # an older balance counts as unknown
+GOLDEN = (math.sqrt(5) - 1) / 2  # k * GOLDEN mod 1: evenly spread points in [0, 1), one per request
 
 
 def key_fingerprint(key: str) -> str:
@@ -217,9 +230,11 @@ class KeyPool:
     def __init__(self, keys: tuple[str, ...], cfg: Config) -> None:
         self._keys = keys
         self._cfg = cfg
-        self._names = tuple(KV_PREFIX + "cooldown:" + key_fingerprint(k) for k in keys)
+        self.fingerprints = tuple(key_fingerprint(k) for k in keys)
+        self._names = tuple(KV_PREFIX + "cooldown:" + fp for fp in self.fingerprints)
         self.counter = 0
         self.cooldowns: dict[int, Cooldown] = {}
+        self.balances: dict[int, tuple[int, float]] = {}  # key index -> (points, when Poe said so)
         self._loaded = False
         self._refreshed_at = -math.inf
         self._refreshing = False
@@ -249,11 +264,54 @@ class KeyPool:
         healthy = self.healthy(now)
         if not healthy:
             return []
-        start = self.counter % len(healthy)
+        turn = self.counter
         self.counter += 1
-        order = healthy[start:] + healthy[:start]
+        weights = self._weights(healthy, now)
+        n = len(healthy)
+        if weights is None:  # no balances known (or all alike): the plain rotation
+            start = turn % n
+            order = healthy[start:] + healthy[:start]
+        else:
+            mark = (turn * GOLDEN) % 1.0 * sum(weights)
+            first = n - 1
+            for pos, w in enumerate(weights):
+                if mark < w:
+                    first = pos
+                    break
+                mark -= w
+            while weights[first] <= 0:  # float rounding at the very end of the range
+                first -= 1
+            rest = sorted((p for p in range(n) if p != first), key=lambda p: (-weights[p], (p - first) % n))
+            order = [healthy[first], *(healthy[p] for p in rest)]
         cap = self._cfg.max_attempts or len(order)
         return order[:cap]
+
+    # ------------------------------------------------------------ balances
+
+    def set_points(self, index: int, points: int, at: float) -> None:
+        """A key's point balance as Poe reported it at ``at`` (an older report does not replace a newer one)."""
+        current = self.balances.get(index)
+        if current is None or current[1] <= at:
+            self.balances[index] = (max(0, points), at)
+
+    def points(self, index: int, now: float) -> int | None:
+        """The key's last known balance, or None (never read, or older than BALANCE_MAX_AGE)."""
+        entry = self.balances.get(index)
+        if entry is None or now - entry[1] > BALANCE_MAX_AGE:
+            return None
+        return entry[0]
+
+    def _weights(self, healthy: list[int], now: float) -> list[float] | None:
+        """Each healthy key's share of first attempts, or None when the balances say nothing."""
+        known = [self.points(i, now) for i in healthy]
+        if all(p is None for p in known):
+            return None
+        positive = [p for p in known if p]
+        middle = float(statistics.median(positive)) if positive else 1.0  # what an unknown balance counts as
+        weights = [middle if p is None else float(p) for p in known]
+        if len(set(weights)) == 1:
+            return None
+        return weights
 
     def exhausted_error(self, now: float) -> ProxyError:
         """Every key is cooling: 429 with Retry-After at the soonest recovery."""
@@ -290,6 +348,8 @@ class KeyPool:
         if current is not None and current.until >= until:
             return
         self.cooldowns[index] = Cooldown(until, kind)
+        if kind == "out_of_points":  # until the next balance says otherwise, the key comes last
+            self.set_points(index, 0, now)
         rt.log(f"key #{index + 1} cooling for {seconds:.0f} s ({kind})")
         if rt.kv is not None and seconds > 0:
             ttl = max(KV_MIN_TTL, math.ceil(seconds) + 1)
@@ -321,12 +381,14 @@ class KeyPool:
     async def _refresh(self, kv: KeyValueStore, now: float, first: bool = False) -> None:
         try:
             names = [COUNTER_NAME] if first else []
-            values = await asyncio.gather(*(kv.get(n) for n in (*names, *self._names)))
+            values = await asyncio.gather(*(kv.get(n) for n in (*names, BALANCES_NAME, *self._names)))
             if first:
                 stored = _int(values[0])
                 if stored is not None and stored > self.counter:
                     self.counter = self._persisted_counter = stored
                 values = values[1:]
+            self.load_balances(values[0])
+            values = values[1:]
             for index, raw in enumerate(values):
                 cd = _cooldown(raw)
                 if cd is None or cd.until <= now:
@@ -337,6 +399,11 @@ class KeyPool:
         finally:
             self._refreshed_at = now  # also after a failure: no retry storm on every request
             self._refreshing = False
+
+    def load_balances(self, raw: str | None) -> None:
+        """The balances entry of KV (as ``refresh`` writes it); a corrupt one is ignored."""
+        for index, (points, at) in parse_balances(raw, self.fingerprints).items():
+            self.set_points(index, points, at)
 
     # ------------------------------------------------------------ health
 
@@ -351,6 +418,25 @@ class KeyPool:
             "healthy": len(self._keys) - len(cooling),
             "cooling": cooling,
         }
+
+
+def parse_balances(raw: str | None, fingerprints: tuple[str, ...]) -> dict[int, tuple[int, float]]:
+    """``{"<fingerprint>": {"points": n, "at": t}}`` -> {key index: (points, at)} for the keys given."""
+    try:
+        obj = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    if not isinstance(obj, dict):
+        return {}
+    out: dict[int, tuple[int, float]] = {}
+    for index, fp in enumerate(fingerprints):
+        entry = obj.get(fp)
+        if not isinstance(entry, dict):
+            continue
+        points, at = entry.get("points"), entry.get("at")
+        if isinstance(points, int) and not isinstance(points, bool) and isinstance(at, int | float) and math.isfinite(at):
+            out[index] = (points, float(at))
+    return out
 
 
 def _int(raw: str | None) -> int | None:

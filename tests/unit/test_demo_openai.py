@@ -450,7 +450,8 @@ def test_models_list_in_poes_shape(http: httpx.Client, sdk: openai.OpenAI) -> No
 
 
 @pytest.mark.parametrize(
-    ("key", "status", "body"), [(None, 401, None), ("bad-3", 401, None), ("broke-3", 200, 0), ("good", 200, 1500)]
+    ("key", "status", "body"),
+    [(None, 401, None), ("bad-3", 401, None), ("broke-3", 200, 0), ("good", 200, 1500), ("rich-3", 200, 4500)],
 )
 def test_current_balance(http: httpx.Client, key: str | None, status: int, body: int | None) -> None:
     r = http.get("/usage/current_balance", headers={"authorization": f"Bearer {key}"} if key else {})

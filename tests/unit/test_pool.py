@@ -285,7 +285,7 @@ async def test_later_refreshes_are_deferred_and_rate_limited():
     pool_b = KeyPool(KEYS, config(kv_refresh_seconds=10))
     await pool_b.sync(env_b.rt, 0.0)
     gets_after_load = kv.gets
-    assert gets_after_load == 1 + len(KEYS)  # the counter and one entry per key
+    assert gets_after_load == 2 + len(KEYS)  # the counter, the balances and one entry per key
 
     env_a = FakeRuntime(kv=kv)
     pool_a = KeyPool(KEYS, config())

@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from ..canonical import Delta, ToolCall, Usage
-from ..catalogue import CREATED, Model
+from ..catalogue import Model
 
 __all__ = ["ChunkWriter", "completion", "model_list", "model_object", "new_completion_id", "usage_dict"]
 
@@ -139,7 +139,8 @@ def completion(
 
 
 def model_object(m: Model) -> dict[str, Any]:
-    return {"id": m.id, "object": "model", "created": CREATED, "owned_by": m.owned_by}
+    """OpenAI's Model, plus what Poe's list says about the model (extra fields: OpenAI's clients ignore them)."""
+    return {"id": m.id, "object": "model", "created": m.created, "owned_by": m.owned_by, **dict(m.extra)}
 
 
 def model_list(models: tuple[Model, ...]) -> dict[str, Any]:
