@@ -180,8 +180,13 @@ def _connection_lost(request: Request, finding: Finding) -> bool:
     # valid token is answered 401 with its body stream cancelled, and that breaks the connection wrangler's proxy
     # holds to the Worker: the next request (any client's, valid token or not) or now and then this one is answered
     # 500 text/plain "Error: Network connection lost." with a JS stack, or its answer ends early.
+    # Seen as: that 500; a reset or closed connection while the refused body is still being sent; the next answer
+    # cut short, or never coming (a read timeout).
     answer = request.get("answer", b"")
-    lost = answer.startswith(b"Error: Network connection lost.") or b"Response ended prematurely" in answer
+    broken = (b"Response ended prematurely", b"Connection reset by peer", b"RemoteDisconnected", b"Read timed out")
+    lost = answer.startswith(b"Error: Network connection lost.") or (
+        finding.check == "no_crash" and any(b in answer for b in broken)
+    )
     return lost and (_anonymous(request) or request.get("after_anonymous_body", False))
 
 
@@ -337,12 +342,15 @@ def body_validator(method: str, path: str) -> Any:
     return Draft202012Validator({"$ref": ref}, registry=registry)
 
 
-def rejected_by_description(method: str, path: str, body: Any) -> bool:
-    """A JSON body the description rejects, that no door reads leniently: the answer must be a 4xx."""
+def rejected_by_description(method: str, path: str, body: Any) -> str | None:
+    """Why the description rejects a JSON body that no door reads leniently (then the answer must be a 4xx)."""
+    from jsonschema.exceptions import best_match
+
     validator = body_validator(method, path)
     if validator is None or not isinstance(body, dict) or lenient(path, body):
-        return False
-    return not validator.is_valid(body)
+        return None
+    error = best_match(validator.iter_errors(body))
+    return None if error is None else f"{'/'.join(map(str, error.absolute_path))}: {error.message[:200]}"
 
 
 # ---------------------------------------------------------------- the plan
@@ -531,8 +539,9 @@ class Fuzzer:
         self._answered(item.source, request, response, where)
         self._conform(case, response, where, request)
         status = response.status_code
-        if status < 400 and rejected_by_description(case.operation.method, case.operation.path, case.body):
-            detail = f"HTTP {status} for a body the description rejects: {json.dumps(case.body, default=str)[:300]}"
+        why = rejected_by_description(case.operation.method, case.operation.path, case.body) if status < 400 else None
+        if why:
+            detail = f"HTTP {status} for a body the description rejects ({why}): {json.dumps(case.body, default=str)[:300]}"
             self._record("rejects_invalid", where, status, detail, request)
 
     # ------------------------------------------------ hostile requests

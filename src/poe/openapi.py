@@ -650,6 +650,10 @@ RESPONSE_EVENT = one_of(
 
 INDEX = closed({"name": string(), "version": string(), "endpoints": array(string())})
 HEALTH = closed(
+    {"status": enum("ok", "misconfigured"), "version": string(), "configured": boolean()},
+    description="Public: whether the proxy is up and configured; nothing about keys, tokens or errors.",
+)
+ADMIN_STATUS = obj(
     {
         "status": enum("ok", "misconfigured"),
         "version": string(),
@@ -658,12 +662,16 @@ HEALTH = closed(
                 "configured": integer(0),
                 "healthy": integer(0),
                 "cooling": array(closed({"key": string(pattern="^#[0-9]+$"), "reason": string(), "seconds_left": integer()})),
-            }
+            },
+            description="The key pool by position (`#2`), never the keys.",
         ),
-        "access_tokens_configured": boolean(),
+        "tokens": array(
+            obj({"name": string(), "models": array(string()), "limits": nullable(JSON_OBJECT), "now": JSON_OBJECT}),
+            description="Each access token by name (never the token): model scope, limits, counts, usage.",
+        ),
+        "catalogue": JSON_OBJECT,
         "config_error": nullable(string()),
     },
-    description="The key pool by position (`#2`), never the keys.",
 )
 
 # ---------------------------------------------------------------- errors
@@ -671,6 +679,7 @@ HEALTH = closed(
 OPENAI_ERROR_TYPES = {
     400: ("invalid_request_error",),
     401: ("invalid_request_error",),
+    403: ("permission_error",),
     404: ("invalid_request_error",),
     405: ("invalid_request_error",),
     413: ("invalid_request_error",),
@@ -682,6 +691,7 @@ OPENAI_ERROR_TYPES = {
 ANTHROPIC_ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
+    403: "permission_error",
     404: "not_found_error",
     405: "invalid_request_error",
     413: "request_too_large",
@@ -693,11 +703,13 @@ ANTHROPIC_ERROR_TYPES = {
 }
 WHEN = {
     400: "A malformed or invalid request (the message names the field; OpenAI's `param` too), or Poe refusing it.",
-    401: "No access token, or not one of `API_ACCESS_TOKENS`.",
+    401: "No access token, or not one of `API_ACCESS_TOKENS` (`/admin/status`: not one of `ADMIN_TOKENS`).",
+    403: "The token's `TOKEN_POLICIES` scope does not include this model (`model_not_allowed`).",
     404: "An unknown model id (in the catalogue, or at Poe).",
     405: "Another method on this path; `Allow` lists the ones it takes.",
     413: "The body is larger than `MAX_BODY_BYTES`.",
-    429: "Every Poe key is cooling down (`Retry-After`: seconds until the first is back).",
+    429: "The token's rate limit (`TOKEN_POLICIES`: rpm, rpd, open streams), or every Poe key cooling down; "
+    "`Retry-After` says when to try again.",
     500: "The proxy is misconfigured (no access tokens or keys, a bad variable), or an internal error (never a traceback).",
     502: "Every key failed, Poe is unreachable, a bot error, an unexpected answer from Poe, or every key is invalid.",
     504: "No answer within `TIMEOUT`.",
@@ -811,7 +823,7 @@ def operation(
 PUBLIC: list[Schema] = []  # no access token
 BEARER: list[Schema] = [{"bearer": []}]
 ANTHROPIC_AUTH: list[Schema] = [{"apiKey": []}, {"bearer": []}]
-API_ERRORS = (400, 401, 404, 405, 413, 500)  # every authenticated door
+API_ERRORS = (400, 401, 403, 404, 405, 413, 500)  # every authenticated door
 UPSTREAM_ERRORS = (429, 502, 504)  # doors that call Poe
 
 CHAT_DOC = (
@@ -858,7 +870,25 @@ def paths() -> Schema:
         ),
         "/health": (
             "get",
-            operation("getHealth", "The key pool's health", "Proxy", ok("Health.", ref("Health")), (405, 500), security=PUBLIC),
+            operation(
+                "getHealth",
+                "Whether the proxy is up and configured",
+                "Proxy",
+                ok("Health.", ref("Health")),
+                (405, 500),
+                security=PUBLIC,
+            ),
+        ),
+        "/admin/status": (
+            "get",
+            operation(
+                "getAdminStatus",
+                "The key pool, the tokens' limits and usage, the configuration's errors",
+                "Proxy",
+                ok("The status (`cache-control: no-store`).", ref("AdminStatus")),
+                (401, 405, 500),
+                description="Needs an admin token (`ADMIN_TOKENS`) as `Authorization: Bearer`; off (401) without any.",
+            ),
         ),
         "/openapi.json": (
             "get",
@@ -882,7 +912,7 @@ def paths() -> Schema:
                 "One model (the id as asked for, an alias too)",
                 "OpenAI",
                 ok("The model.", ref("Model")),
-                (401, 404, 405, 413, 500),
+                (401, 403, 404, 405, 413, 500),
                 params=[model_param],
             ),
         ),
@@ -999,7 +1029,7 @@ def document(version: str) -> dict[str, Any]:
         "tags": [
             {"name": "OpenAI", "description": "OpenAI's API: errors in OpenAI's shape."},
             {"name": "Anthropic", "description": "Anthropic's Messages API: errors in Anthropic's shape."},
-            {"name": "Proxy", "description": "The proxy's own endpoints (no access token)."},
+            {"name": "Proxy", "description": "The proxy's own endpoints (no access token; `/admin/status`: an admin token)."},
             {"name": "Aliases", "description": "The same endpoints without the `/v1` prefix."},
         ],
         "security": BEARER,
@@ -1035,6 +1065,7 @@ def document(version: str) -> dict[str, Any]:
                 "ResponseStreamEvent": RESPONSE_EVENT,
                 "Index": INDEX,
                 "Health": HEALTH,
+                "AdminStatus": ADMIN_STATUS,
                 **SCHEMAS,
             },
         },

@@ -44,6 +44,7 @@ EXCHANGES: list[tuple[str, str, str, Any, dict[str, str], int, bool]] = [
     ("health-alias", "GET", "/v1/health", None, NONE, 200, False),
     ("openapi", "GET", "/openapi.json", None, NONE, 200, False),
     ("health-post", "POST", "/health", {}, BEARER, 405, False),
+    ("admin-status-no-admin-token", "GET", "/admin/status", None, BEARER, 401, False),
     # models
     ("models", "GET", "/v1/models", None, BEARER, 200, False),
     ("models-alias", "GET", "/models", None, BEARER, 200, False),
