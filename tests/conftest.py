@@ -23,15 +23,48 @@ TARGETS = [
     for kind in ("asgi", "workerd")
     for mode in MODES
 ]
+# POE_PROXY_URL: the API tests run against that server instead, in the mode POE_PROXY_MODE says
+# (default openai): a self-hosted `poe-proxy`, the container, a Worker. It must be set up as
+# `proxy_defaults` says (`python -m tests.remote_env --upstream URL` prints it), in front of the
+# demo upstream at POE_PROXY_UPSTREAM. Tests that need a runtime or settings of their own skip.
+REMOTE_URL = os.environ.get("POE_PROXY_URL", "").rstrip("/")
+REMOTE_MODE = os.environ.get("POE_PROXY_MODE", "openai")
+if REMOTE_URL:
+    TARGETS = [pytest.param(f"url/{REMOTE_MODE}", id=f"url-{REMOTE_MODE}")]
 BOT_TARGETS = [p for p in TARGETS if str(p.values[0]).endswith("/bot")]
 OPENAI_TARGETS = [p for p in TARGETS if str(p.values[0]).endswith("/openai")]
 
 
+@dataclass
+class RemoteUpstream:
+    url: str
+
+
 @pytest.fixture(scope="session")
 def upstream() -> Iterator[ServerThread]:
-    """A real Poe-protocol server (fastapi_poe) on 127.0.0.1."""
+    """A real Poe-protocol server (fastapi_poe) on 127.0.0.1 (the one at POE_PROXY_UPSTREAM with POE_PROXY_URL)."""
+    if REMOTE_URL:
+        remote = os.environ.get("POE_PROXY_UPSTREAM", "").rstrip("/")
+        if not remote:
+            pytest.exit("POE_PROXY_URL needs POE_PROXY_UPSTREAM: the demo upstream that server uses (python demo/upstream.py)")
+        yield RemoteUpstream(remote)  # type: ignore[misc]
+        return
     with upstream_server() as server:
         yield server
+
+
+def proxy_defaults(upstream_url: str) -> dict[str, str]:
+    """The settings of the tests' proxies, in front of the demo upstream at ``upstream_url``."""
+    return {
+        "POE_APIKEYS": "good-key-1",
+        "API_ACCESS_TOKENS": f"{ACCESS_TOKEN},sk-second-token",
+        "ADMIN_TOKENS": ADMIN_TOKEN,
+        "POE_BASE_URL": upstream_url,
+        "POE_UPLOAD_URL": f"{upstream_url}/file_upload",
+        "CUSTOM_MODELS": DEMO_MODELS,
+        "TIMEOUT": "4",
+        "SCHEDULE_SECONDS": "0",  # no scheduled pass in self-hosted proxies unless a test asks for one
+    }
 
 
 @dataclass
@@ -73,20 +106,13 @@ class ProxyFactory:
         self._stack = contextlib.ExitStack()
 
     def defaults(self) -> dict[str, str]:
-        return {
-            "POE_APIKEYS": "good-key-1",
-            "API_ACCESS_TOKENS": f"{ACCESS_TOKEN},sk-second-token",
-            "ADMIN_TOKENS": ADMIN_TOKEN,
-            "POE_BASE_URL": self.upstream.url,
-            "POE_UPLOAD_URL": f"{self.upstream.url}/file_upload",
-            "CUSTOM_MODELS": DEMO_MODELS,
-            "TIMEOUT": "4",
-            "SCHEDULE_SECONDS": "0",  # no scheduled pass in self-hosted proxies unless a test asks for one
-        }
+        return proxy_defaults(self.upstream.url)
 
     def get(self, target: str, **overrides: str) -> Proxy:
         """A proxy for ``kind/mode`` (e.g. ``workerd/bot``), shared by the tests that ask for the same."""
         kind, _, mode = target.partition("/")
+        if REMOTE_URL:
+            return self._remote(kind, mode, overrides)
         env = {**self.defaults(), **({"POE_PROTOCOL": mode} if mode else {}), **overrides}
         env = {k: v for k, v in env.items() if v != ""}
         key = (kind, tuple(sorted(env.items())))
@@ -94,7 +120,22 @@ class ProxyFactory:
             self._cache[key] = self.start(kind, env, fresh=False)
         return self._cache[key]
 
+    def _remote(self, kind: str, mode: str, overrides: dict[str, str]) -> Proxy:
+        """The server at POE_PROXY_URL, for a test that asks for no runtime or settings of its own."""
+        if kind != "url" or mode not in ("", REMOTE_MODE):
+            pytest.skip(f"runs on {kind}/{mode} only, not on POE_PROXY_URL")
+        own = sorted(k for k, v in overrides.items() if self.defaults().get(k, "") != v)
+        if own:
+            pytest.skip(f"needs its own {', '.join(own)}: not on POE_PROXY_URL")
+        key = ("url", ())
+        if key not in self._cache:
+            self._cache[key] = Proxy("url", REMOTE_URL, mode=REMOTE_MODE)
+            self._stack.callback(self._cache[key].close)
+        return self._cache[key]
+
     def start(self, target: str, env: dict[str, str], *, fresh: bool = True, state_dir: Path | None = None) -> Proxy:
+        if REMOTE_URL:
+            pytest.skip("starts a proxy of its own: not on POE_PROXY_URL")
         kind, _, mode = target.partition("/")
         if mode:
             env = {**env, "POE_PROTOCOL": mode}
