@@ -879,6 +879,17 @@ def paths() -> Schema:
                 security=PUBLIC,
             ),
         ),
+        "/admin": (
+            "get",
+            operation(
+                "getAdminConsole",
+                "The admin console: a page that holds no data (its calls to /admin/status need an admin token)",
+                "Proxy",
+                {"description": "The page.", "headers": _header_map("OpenAI"), "content": {"text/html": {"schema": string()}}},
+                (405, 500),
+                security=PUBLIC,
+            ),
+        ),
         "/admin/status": (
             "get",
             operation(
