@@ -614,6 +614,7 @@ def add_openai_routes(app: FastAPI) -> None:
 
     @app.get("/usage/current_balance")
     async def current_balance(request: Request) -> JSONResponse:
+        upstream.EVENTS["balance_reads"] += 1  # how often the proxy's scheduled pass asked
         key = upstream._key(request)
         if not key or key.startswith("bad-"):
             error = ApiError(401, "Invalid API key", "authentication_error", "invalid_api_key")

@@ -29,9 +29,9 @@ Key-dependent behaviour (for key-pool tests); the key's prefix decides:
   anything else answers normally.
 
 GET /stats returns how many queries each key made, GET /events how many
-SlowStory answers started, completed or were cancelled by the client, and
+SlowStory answers started, completed or were cancelled by the client,
 how many files were uploaded to POST /file_upload (a stand-in for Poe's
-upload endpoint);
+upload endpoint) and how many balances were read (balance_reads);
 POST /stats/reset clears both. Only for tests: the keys here are fake.
 
 The same bots also answer Poe's OpenAI-compatible API (POST /v1/chat/completions,

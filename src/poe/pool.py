@@ -407,6 +407,16 @@ class KeyPool:
 
     # ------------------------------------------------------------ health
 
+    def balances_health(self, now: float) -> list[dict[str, Any]]:
+        """Each key's last known points by position (``None``: not read, or too old), for an admin."""
+        out = []
+        for i in range(len(self._keys)):
+            entry = self.balances.get(i)
+            points = self.points(i, now)
+            age = None if entry is None or points is None else max(0, round(now - entry[1]))
+            out.append({"key": f"#{i + 1}", "points": points, "seconds_since_read": age})
+        return out
+
     def health(self, now: float) -> dict[str, Any]:
         cooling = []
         for i in range(len(self._keys)):

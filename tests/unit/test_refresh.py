@@ -653,3 +653,13 @@ def test_parse_balances_ignores_what_is_not_a_balance() -> None:
     assert parse_balances(raw, fps) == {0: (5, 1.5)}
     for bad in (None, "", "[]", "{", '{"x": 1}', json.dumps({fps[0]: {"points": 1, "at": math.inf}})):
         assert parse_balances(bad, fps) == {}
+
+
+def test_balances_health_names_keys_by_position_only() -> None:
+    pool = pool_with([1500, None, 0], now=1000.0)
+    assert pool.balances_health(1060.0) == [
+        {"key": "#1", "points": 1500, "seconds_since_read": 60},
+        {"key": "#2", "points": None, "seconds_since_read": None},
+        {"key": "#3", "points": 0, "seconds_since_read": 60},
+    ]
+    assert pool.balances_health(1000.0 + BALANCE_MAX_AGE + 1)[0] == {"key": "#1", "points": None, "seconds_since_read": None}
