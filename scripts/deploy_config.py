@@ -4,6 +4,9 @@ Run by the deploy job of .github/workflows/ci.yml (Python >= 3.11, stdlib only):
 
     python3 scripts/deploy_config.py --out wrangler.deploy.json --secrets-out "$RUNNER_TEMP/secrets.json"
 
+or by hand (README, "Deploy by hand"), logged in with `npx wrangler login` or a token in
+CLOUDFLARE_API_TOKEN: `python3 scripts/deploy_config.py` writes wrangler.deploy.json only.
+
 1. The KV namespace: looked up by title (``poe-proxy-POE_KV``) with ``wrangler kv namespace
    list``, created with ``wrangler kv namespace create`` when absent, so the first run creates it
    and every later run (and a re-created Worker) finds the same one. ``KV_NAMESPACE_ID`` skips
@@ -188,13 +191,15 @@ def worker_secrets(env: dict[str, str]) -> tuple[dict[str, str], list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "wrangler.deploy.json", help="the deploy config to write")
+    parser.add_argument("--config", type=Path, default=ROOT / "wrangler.toml", help="the wrangler.toml to start from")
+    parser.add_argument("--out", type=Path, help="the deploy config to write (default: wrangler.deploy.json beside it)")
     parser.add_argument("--secrets-out", type=Path, help="write the Worker's secrets here (JSON, for wrangler secret bulk)")
     parser.add_argument("--kv-title", default=KV_TITLE)
     args = parser.parse_args(argv)
     env = dict(os.environ)
     secrets, missing = worker_secrets(env)
-    missing = missing_credentials(env) + missing
+    # by hand (no --secrets-out) wrangler may be logged in instead, and the secrets put otherwise
+    missing = missing_credentials(env) + missing if args.secrets_out else []
     if missing:
         for name in missing:
             print(f"::error::repository secret {name} is not set (Settings > Secrets and variables > Actions)")
@@ -204,16 +209,17 @@ def main(argv: list[str] | None = None) -> int:
             args.secrets_out.touch(mode=0o600)
             args.secrets_out.write_text(json.dumps(secrets))
             print("Worker secrets to upload: " + ", ".join(sorted(secrets)))
-        toml = tomllib.loads((ROOT / "wrangler.toml").read_text())
+        toml = tomllib.loads(args.config.read_text())
         config, url = deploy_config(toml, kv_namespace_id(args.kv_title), env)
     except DeployError as exc:
         print(f"::error::{exc}")
         return 1
-    if args.out.resolve().parent != ROOT:
+    out = args.out or args.config.parent / "wrangler.deploy.json"
+    if out.resolve().parent != args.config.resolve().parent:
         print("::error::the deploy config must be written beside wrangler.toml (its paths are relative)")
         return 1
-    args.out.write_text(json.dumps(config, indent=2) + "\n")
-    print(f"wrote {args.out.name}; smoke test: {url or 'the workers.dev address wrangler reports'}")
+    out.write_text(json.dumps(config, indent=2) + "\n")
+    print(f"wrote {out.name}; smoke test: {url or 'the workers.dev address wrangler reports'}")
     if os.environ.get("GITHUB_OUTPUT"):
         with open(os.environ["GITHUB_OUTPUT"], "a") as out:
             out.write(f"url={url or ''}\n")

@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from tests.conftest import proxy_defaults
-from tests.e2e.test_selfhost import BUSY, GOOD, uses
+from tests.e2e.test_selfhost import BUSY, GOOD, remote_env, uses
 from tests.support import ACCESS_TOKEN, ROOT, ServerThread, free_port
 
 
@@ -135,9 +135,11 @@ def image() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def container(image: str, env: dict[str, str], volume: str) -> Iterator[str]:
+def container(image: str, env: dict[str, str], volume: str, env_file: Path | None = None) -> Iterator[str]:
     """The image run as README says (host network, so that it reaches the test's upstream on 127.0.0.1)."""
     args = ["run", "-d", "--network", "host", "-v", f"{volume}:/data"]
+    if env_file is not None:
+        args += ["--env-file", str(env_file)]
     for name, value in env.items():
         args += ["-e", f"{name}={value}"]
     name = docker(*args, image).stdout.strip()
@@ -192,10 +194,11 @@ def test_image_runs_non_root_healthy_and_keeps_state_across_a_restart(image: str
 def test_contract_tests_against_the_container(image: str, upstream: ServerThread, tmp_path: Path) -> None:
     port = free_port()
     volume = f"poe-proxy-test-{uuid.uuid4().hex[:8]}"
-    env = {**proxy_defaults(upstream.url), "PORT": str(port)}
+    env_file = tmp_path / "test.env"  # README: python -m tests.remote_env ... > test.env; docker run --env-file test.env
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in remote_env(upstream.url).items()))
     url = f"http://127.0.0.1:{port}"
     try:
-        with container(image, env, volume) as name:
+        with container(image, {"PORT": str(port)}, volume, env_file) as name:
             wait_healthy(name, url)
             run = subprocess.run(
                 [
@@ -235,5 +238,7 @@ def test_compose_up_serves_health(tmp_path: Path) -> None:
         assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-3000:]
         health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json()
         assert health["status"] == "ok", health
+        logs = subprocess.run([*compose, "logs"], env=env, capture_output=True, text=True, timeout=60)
+        assert logs.returncode == 0 and "state in /data/state.db" in logs.stdout + logs.stderr
     finally:
         subprocess.run([*compose, "down", "-v"], env=env, capture_output=True, timeout=300)

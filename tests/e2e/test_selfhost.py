@@ -165,6 +165,12 @@ def test_health_check_command_and_config_errors(tmp_path: Path, upstream: Server
     assert missing.returncode == 1 and "no such file" in missing.stderr
 
 
+def test_example_config_command() -> None:
+    """README: `poe-proxy --example-config` prints config.example.toml."""
+    out = subprocess.run([*poe_proxy(), "--example-config"], capture_output=True, text=True, check=True).stdout
+    assert out == (ROOT / "config.example.toml").read_text()
+
+
 def test_config_example_starts_a_server(tmp_path: Path) -> None:
     """README: `cp config.example.toml config.toml`, fill in, `poe-proxy`."""
     shutil.copy(ROOT / "config.example.toml", tmp_path / "config.toml")
@@ -175,10 +181,23 @@ def test_config_example_starts_a_server(tmp_path: Path) -> None:
         assert r.status_code == 200 and r.json()["data"]
 
 
+def remote_env(upstream_url: str, mode: str = "openai") -> dict[str, str]:
+    """README: `python -m tests.remote_env --upstream URL > test.env`, read back."""
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.remote_env", "--upstream", upstream_url, "--mode", mode],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if line)
+
+
 @pytest.mark.parametrize("mode", ["openai", "bot"])
 def test_contract_tests_against_the_running_server(tmp_path: Path, upstream: ServerThread, mode: str) -> None:
     """POE_PROXY_URL: the contract suite aimed at a server someone else started (here `poe-proxy`)."""
-    env = {**proxy_defaults(upstream.url), "POE_PROTOCOL": mode, "STATE_FILE": ":memory:"}
+    env = {**remote_env(upstream.url, mode), "STATE_FILE": ":memory:"}
+    assert env["POE_PROTOCOL"] == mode and env["POE_APIKEYS"] == proxy_defaults(upstream.url)["POE_APIKEYS"]
     with running(tmp_path, env) as server:
         run = subprocess.run(
             [

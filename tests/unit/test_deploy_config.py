@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import sys
 import tomllib
@@ -139,13 +140,30 @@ def test_main_names_every_missing_secret(
     for name in ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "SECRETS_JSON"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SECRETS_JSON", json.dumps({"POE_APIKEYS": "k1", "API_ACCESS_TOKENS": "  ", "github_token": "x"}))
-    assert deploy_config.main(["--out", str(ROOT / "wrangler.deploy.json")]) == 1
+    toml = tmp_path / "wrangler.toml"
+    shutil.copy(ROOT / "wrangler.toml", toml)
+    assert deploy_config.main(["--config", str(toml), "--secrets-out", str(tmp_path / "s.json")]) == 1
     out = capsys.readouterr().out
     assert "::error::repository secret CF_API_TOKEN (or CLOUDFLARE_API_TOKEN) is not set" in out
     assert "::error::repository secret CF_ACCOUNT_ID (or CLOUDFLARE_ACCOUNT_ID) is not set" in out
     assert "::error::repository secret API_ACCESS_TOKENS is not set" in out
     assert "POE_APIKEYS is not set" not in out and "k1" not in out
-    assert not (ROOT / "wrangler.deploy.json").exists()
+    assert not (tmp_path / "wrangler.deploy.json").exists() and not (tmp_path / "s.json").exists()
+
+
+def test_main_by_hand_needs_no_secrets(
+    fake_wrangler: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README, "Deploy by hand": `python3 scripts/deploy_config.py` with wrangler logged in."""
+    for name in ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "SECRETS_JSON", "GITHUB_OUTPUT", "CUSTOM_DOMAIN"):
+        monkeypatch.delenv(name, raising=False)
+    out = ROOT / "wrangler.deploy.json"
+    try:
+        assert deploy_config.main([]) == 0
+        assert json.loads(out.read_text())["env"]["production"]["kv_namespaces"][0]["id"] != "0" * 32
+    finally:
+        out.unlink(missing_ok=True)
+    assert "wrote wrangler.deploy.json" in capsys.readouterr().out
 
 
 def test_main_writes_the_config_the_secrets_and_the_url(
@@ -158,13 +176,13 @@ def test_main_writes_the_config_the_secrets_and_the_url(
     monkeypatch.setenv("SECRETS_JSON", json.dumps(secrets))
     github_output = tmp_path / "github_output"
     monkeypatch.setenv("GITHUB_OUTPUT", str(github_output))
-    out = ROOT / "wrangler.deploy.json"
+    toml = tmp_path / "wrangler.toml"
+    shutil.copy(ROOT / "wrangler.toml", toml)
+    out = tmp_path / "wrangler.deploy.json"
     secrets_out = tmp_path / "secrets.json"
-    try:
-        assert deploy_config.main(["--out", str(out), "--secrets-out", str(secrets_out)]) == 0
-        config = json.loads(out.read_text())
-    finally:
-        out.unlink(missing_ok=True)
+    assert deploy_config.main(["--config", str(toml), "--out", str(out), "--secrets-out", str(secrets_out)]) == 0
+    config = json.loads(out.read_text())
+    assert deploy_config.main(["--config", str(toml), "--out", str(tmp_path / "elsewhere" / "x.json")]) == 1
     ns_id = json.loads(fake_wrangler.read_text())[0]["id"]
     assert production(config)["kv_namespaces"][0]["id"] == ns_id
     # only the Worker's secret settings, never the Cloudflare token or other repository secrets
