@@ -204,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
         for name in missing:
             print(f"::error::repository secret {name} is not set (Settings > Secrets and variables > Actions)")
         return 1
+    out = args.out or args.config.parent / "wrangler.deploy.json"
+    if out.resolve().parent != args.config.resolve().parent:
+        print("::error::the deploy config must be written beside wrangler.toml (its paths are relative)")
+        return 1
     try:
         if args.secrets_out:
             args.secrets_out.touch(mode=0o600)
@@ -214,15 +218,11 @@ def main(argv: list[str] | None = None) -> int:
     except DeployError as exc:
         print(f"::error::{exc}")
         return 1
-    out = args.out or args.config.parent / "wrangler.deploy.json"
-    if out.resolve().parent != args.config.resolve().parent:
-        print("::error::the deploy config must be written beside wrangler.toml (its paths are relative)")
-        return 1
     out.write_text(json.dumps(config, indent=2) + "\n")
     print(f"wrote {out.name}; smoke test: {url or 'the workers.dev address wrangler reports'}")
     if os.environ.get("GITHUB_OUTPUT"):
-        with open(os.environ["GITHUB_OUTPUT"], "a") as out:
-            out.write(f"url={url or ''}\n")
+        with open(os.environ["GITHUB_OUTPUT"], "a") as outputs:
+            outputs.write(f"url={url or ''}\n")
     return 0
 
 
