@@ -231,8 +231,11 @@ def test_compose_up_serves_health(tmp_path: Path) -> None:
         pytest.fail("docker compose is missing")
     port = free_port()
     project = f"poe-proxy-test-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "POE_APIKEYS": "some-key", "API_ACCESS_TOKENS": "sk-some-token", "POE_PROXY_PORT": str(port)}
-    compose = ["docker", "compose", "-p", project, "-f", str(ROOT / "compose.yaml")]
+    dotenv = tmp_path / ".env"  # README: cp .env.example .env (here beside, not over, a .env of this checkout)
+    shutil.copy(ROOT / ".env.example", dotenv)
+    env = {k: v for k, v in os.environ.items() if k not in ("POE_APIKEYS", "API_ACCESS_TOKENS", "POE_PROTOCOL", "TIMEOUT")}
+    env["POE_PROXY_PORT"] = str(port)
+    compose = ["docker", "compose", "-p", project, "-f", str(ROOT / "compose.yaml"), "--env-file", str(dotenv)]
     try:
         up = subprocess.run([*compose, "up", "-d", "--build", "--wait"], env=env, capture_output=True, text=True, timeout=900)
         assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-3000:]
