@@ -151,10 +151,11 @@ def _fits(value: Any, kind: type) -> bool:
 
 
 def _extra(entry: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """The POE_FIELDS of ``entry`` worth keeping."""
     return tuple(
         (name, value)
         for name, kind in POE_FIELDS.items()
-        if _fits(value := entry.get(name), kind) and len(json.dumps(value)) <= MAX_FIELD_CHARS
+        if name in entry and _fits(value := entry[name], kind) and len(json.dumps(value)) <= MAX_FIELD_CHARS
     )
 
 
@@ -214,9 +215,29 @@ def stored_models(models: Iterable[Model]) -> list[dict[str, Any]]:
 
 
 def from_stored(entries: Any) -> tuple[Model, ...]:
+    """Models from the JSON ``stored_models`` wrote. The first request of every isolate pays for this,
+    and the entries were checked on their way in: only their types are checked again."""
     if not isinstance(entries, list):
         return ()
-    return _unique(_model(e, e.get("bot"), e.get("created")) if isinstance(e, dict) else None for e in entries)
+    out: dict[str, Model] = {}
+    for e in entries:
+        if not isinstance(e, dict):
+            continue
+        model_id, bot, owner, created = e.get("id"), e.get("bot"), e.get("owned_by"), e.get("created")
+        if (
+            isinstance(model_id, str)
+            and isinstance(bot, str)
+            and isinstance(owner, str)
+            and type(created) is int
+            and model_id
+            and bot
+            and "/" not in model_id
+            and model_id not in out
+            and len(out) < MAX_MODELS
+        ):
+            extra = tuple((k, e[k]) for k, kind in POE_FIELDS.items() if k in e and isinstance(e[k], kind))
+            out[model_id] = Model(id=model_id, bot=bot, owned_by=owner, created=created, extra=extra)
+    return tuple(out.values())
 
 
 class Catalogue:
