@@ -175,52 +175,7 @@ def _anonymous(request: Request) -> bool:
     return headers.get("authorization") != f"Bearer {ACCESS_TOKEN}" and headers.get("x-api-key") != ACCESS_TOKEN
 
 
-def _connection_lost(request: Request, finding: Finding) -> bool:
-    # BUG (src/poe/edges/workers.py: refuse_unread, then _cancel of the body): in workerd, a POST with a body but no
-    # valid token is answered 401 with its body stream cancelled, and that breaks the connection wrangler's proxy
-    # holds to the Worker: the next request (any client's, valid token or not) or now and then this one is answered
-    # 500 text/plain "Error: Network connection lost." with a JS stack, or its answer ends early.
-    # Seen as: that 500; a reset or closed connection while the refused body is still being sent; the next answer
-    # cut short, or never coming (a read timeout).
-    answer = request.get("answer", b"")
-    broken = (b"Response ended prematurely", b"Connection reset by peer", b"RemoteDisconnected", b"Read timed out")
-    lost = answer.startswith(b"Error: Network connection lost.") or (
-        finding.check == "no_crash" and any(b in answer for b in broken)
-    )
-    return lost and (_anonymous(request) or request.get("after_anonymous_body", False))
-
-
-def _said(item: Any) -> bool:
-    """A turn of the conversation that the bot protocol keeps in ``query``: a user, system or developer message."""
-    if not isinstance(item, dict) or item.get("role") not in ("user", "system", "developer"):
-        return False
-    content = item.get("content")
-    parts = content if isinstance(content, list) else [content]
-    return item.get("type", "message") == "message" and not all(
-        isinstance(p, dict) and p.get("type") == "tool_result" for p in parts
-    )
-
-
-def _tool_round_only(request: Request, finding: Finding) -> bool:
-    # BUG (src/poe/upstreams/bot_query.py): bot mode, a conversation that is only a tool round (an assistant's tool
-    # call and its result, no user or system turn before it) goes to Poe with an empty `query`: the tool round moves
-    # to tool_calls/tool_results. fastapi_poe fails on it (IndexError in insert_attachment_messages) and the client
-    # gets a 502 "The bot reported an error" for a request that is the client's to get right (a 400) or the
-    # proxy's to send (the round as text). Chat, Messages and Responses alike.
-    if b"The bot encountered an unexpected issue" not in request.get("answer", b""):
-        return False
-    try:
-        body = json.loads(request["body"] or b"")
-    except ValueError:
-        return False
-    turns = body.get("messages", body.get("input")) if isinstance(body, dict) else None
-    return isinstance(turns, list) and not body.get("system") and not body.get("instructions") and not any(map(_said, turns))
-
-
-KNOWN_BUGS: list[tuple[str, Callable[[Request, Finding], bool]]] = [
-    ("anonymous body cancelled: connection lost", _connection_lost),
-    ("bot mode: a tool round alone makes an empty query", _tool_round_only),
-]
+KNOWN_BUGS: list[tuple[str, Callable[[Request, Finding], bool]]] = []  # none open: fixed ones became tests (test_fuzz.py)
 # Answers that come from the runtime in front of the Worker, not from the proxy: workerd refuses methods it does
 # not know (e.g. FOO; PROPFIND and PURGE do reach the Worker) with its own 501 before any Worker code runs.
 PLATFORM_ANSWERS = ((501, b"ERROR: Unrecognized request method."),)

@@ -48,7 +48,7 @@ def test_fuzz(proxy: Proxy, plan: tuple[Item, ...]) -> None:
     assert {400, 401, 404, 405} <= set(summary.statuses), report
 
 
-# ---------------------------------------------------------------- the known bugs the fuzz found (tests/fuzz.py KNOWN_BUGS)
+# ---------------------------------------------------------------- bugs the fuzz found, fixed: each stays a test
 
 TOOL_ROUND_ONLY = {
     "model": "echo",
@@ -59,14 +59,12 @@ TOOL_ROUND_ONLY = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: bot mode sends a tool round alone as an empty query; fastapi_poe fails: 502")
 def test_a_tool_round_alone_is_not_a_5xx(bot_proxy: Proxy) -> None:
     r = httpx.post(f"{bot_proxy.url}/v1/chat/completions", json=TOOL_ROUND_ONLY, headers=BEARER, timeout=30)
     assert r.status_code < 500, r.text[:300]
 
 
 @pytest.mark.e2e
-@pytest.mark.xfail(strict=True, reason="BUG: workerd, a refused body (no token) is cancelled and the next answer is lost")
 def test_a_refused_body_does_not_cost_the_next_request(proxies: ProxyFactory) -> None:
     url = proxies.get("workerd/openai").url
     padded = json.dumps({"model": "echo", "messages": [{"role": "user", "content": "x" * 200_000}]}).encode()

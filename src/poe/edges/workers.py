@@ -179,9 +179,20 @@ async def _discard(js_request: Any) -> None:
             pass
 
 
-def _cancel(js_request: Any) -> None:
-    with contextlib.suppress(Exception):
-        js_request.body.cancel()
+DRAIN_MS = 5000
+
+
+async def _drain_refused(js_request: Any) -> None:
+    """Let a refused body run out before the answer, in JS (no Python per chunk, nothing kept), for at
+    most DRAIN_MS: answering while it still comes (or cancelling it) makes the runtime drop the
+    connection, often under the next request; an endless body must not hold the Worker longer."""
+    controller = js.AbortController.new()
+    try:
+        pipe = _body(js_request).pipeTo(js.WritableStream.new(), _js_obj({"signal": controller.signal}))
+        await asyncio.wait_for(pipe, DRAIN_MS / 1000)
+    except Exception:  # the time is up (or the body broke): stop reading it
+        with contextlib.suppress(Exception):
+            controller.abort()
 
 
 async def _read_capped(js_request: Any, cap: int) -> tuple[bytes | None, int]:
@@ -240,8 +251,8 @@ async def _serve(request: Any, env: Any, ctx: Any) -> Any:
     core = Request(method=method, path=url.path, headers=headers, query=url.query)
     has_body = _body(js_request) is not None
     early = await app.refuse_unread(core, rt) if has_body else None
-    if early is not None:  # no valid token: the body is neither read nor kept
-        _cancel(js_request)
+    if early is not None:  # no valid token: the body is neither read by Python nor kept
+        await _drain_refused(js_request)
         return _answer(early, method, rt, js_request)
     body = b""
     if has_body:

@@ -39,6 +39,8 @@ def _split_last_tool_round(messages: tuple[Message, ...]) -> tuple[tuple[Message
     caller = messages[i - 1]
     if caller.role != "assistant" or not caller.tool_calls:
         return messages, None, ()
+    if not any(m.role == "user" for m in messages[: i - 1]):
+        return messages, None, ()  # a chat that is only a tool round: Poe needs a query, so it goes in as text
     return messages[: i - 1], caller, messages[i:]
 
 
