@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 
 import pytest
 
@@ -70,3 +71,14 @@ def test_readme_wrangler_command(command: str) -> None:
     assert words[: len(path)] == path, f"{command!r}: wrangler knows it as {usage!r}"
     for flag in flags:
         assert re.search(rf"(^|\s|,){re.escape(flag)}\b", proc.stdout), f"{command!r}: {flag} is not a flag of `{usage}`"
+
+
+def test_the_token_one_liner_makes_a_token() -> None:
+    """README step 2: the command suggested for an API_ACCESS_TOKENS value."""
+    for name in ("README.md", "README.zh-CN.md"):
+        found = re.search(r'`(python3 -c "import secrets; [^`]+")`', (ROOT / name).read_text())
+        assert found, name
+        out = subprocess.run(
+            shlex.split(found.group(1).replace("python3", shlex.quote(sys.executable), 1)), capture_output=True, text=True
+        )
+        assert re.fullmatch(r"sk-[0-9a-f]{32}\n", out.stdout), out
