@@ -15,6 +15,11 @@ if ! grep -q '^API_ACCESS_TOKENS=.' .dev.vars; then
   log "created an access token in .dev.vars"
 fi
 TOKEN="$(grep '^API_ACCESS_TOKENS=' .dev.vars | head -n1 | cut -d= -f2- | cut -d, -f1 | tr -d ' "')"
+if ! grep -q '^ADMIN_TOKENS=.' .dev.vars; then  # for the console (/admin) and GET /admin/status
+  printf 'ADMIN_TOKENS=admin-local-%s\n' "$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(16))')" >> .dev.vars
+  log "created an admin token in .dev.vars"
+fi
+ADMIN="$(grep '^ADMIN_TOKENS=' .dev.vars | head -n1 | cut -d= -f2- | cut -d, -f1 | tr -d ' "')"
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -46,6 +51,8 @@ cat >&2 <<MSG
   curl -N http://127.0.0.1:$PORT/v1/chat/completions \\
     -H 'Authorization: Bearer $TOKEN' -H 'Content-Type: application/json' \\
     -d '{"model": "$MODEL", "stream": true, "messages": [{"role": "user", "content": "Hello!"}]}'
+
+  Console: http://127.0.0.1:$PORT/admin  (admin token: $ADMIN; the playground takes the access token above)
 
 MSG
 wait "${pids[-1]}"

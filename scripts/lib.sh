@@ -1,7 +1,7 @@
 # Shared setup for scripts/dev.sh and scripts/test.sh (sourced, not run).
 # Installs what a fresh machine needs: Node >= 22.12 with the pinned wrangler,
-# the CLI clients the tests run (setup_clients: scripts/test.sh only), and a
-# Python venv (.venv) with the dev tools. Safe to re-run.
+# the CLI clients and the browser the tests run (setup_clients, setup_browser:
+# scripts/test.sh only), and a Python venv (.venv) with the dev tools. Safe to re-run.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,6 +59,28 @@ setup_clients() {
   if [[ $missing == 1 ]] || [[ $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
     log "installing the CLI clients (tests/clients: Claude Code, Codex CLI)"
     npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >&2
+  fi
+}
+
+# Debian's chromium for the console's browser tests (tests/e2e/test_console.py: Playwright drives this
+# browser and never downloads one of its own), and a small CJK font so the Chinese screenshots are
+# legible. Installed with apt when missing and run as root; elsewhere those tests skip.
+setup_browser() {
+  export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+  local want=() skip=""
+  if ! command -v chromium >/dev/null 2>&1; then
+    want+=(chromium)
+    skip=": the browser tests will skip"
+  fi
+  [[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]] || want+=(fonts-wqy-microhei)
+  if [[ ${#want[@]} == 0 ]]; then return 0; fi
+  if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+    log "not installing ${want[*]} (needs apt as root)$skip"
+    return 0
+  fi
+  log "installing ${want[*]} (apt)"
+  if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${want[@]}"; } >/dev/null 2>&1; then
+    log "could not install ${want[*]}$skip"
   fi
 }
 

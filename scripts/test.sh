@@ -5,6 +5,7 @@ source "$(dirname "$0")/lib.sh"
 setup_python
 setup_node
 setup_clients
+setup_browser
 
 bash scripts/lint.sh
 log "pytest (unit, contract, end to end)"
