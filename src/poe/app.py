@@ -152,6 +152,7 @@ class App:
         if path == "/admin":
             self._method(req, "GET", "HEAD")
             return Response(200, console.HEADERS, console.PAGE)  # public: the page holds no data, the API wants a token
+        await refresh.sync_catalogue(rt, self)  # the stored model list, read at most every KV_REFRESH_SECONDS
         if path == "/admin/status":
             self._method(req, "GET", "HEAD")
             self._admin(req)
@@ -335,7 +336,8 @@ class App:
             "version": __version__,
             "keys": self.pool.health(now),
             "tokens": tokens,
-            "catalogue": {"models": len(self.catalogue.listed())},
+            "catalogue": refresh.catalogue_status(self, now),
+            "points": self.pool.balances_health(now),
             "config_error": self.config_error.message if self.config_error else None,
             "counted_in": "this isolate (usage); KV (cool-downs, daily counts)",
         }
