@@ -16,6 +16,7 @@ fuzz:
 lint:
 	bash scripts/lint.sh
 
+# The benchmarks (bench/README.md), then the load run: exits 1 if it does not hold.
 bench:
 	bash scripts/bench.sh
 

@@ -18,8 +18,12 @@ time, the targets interleaved. The stream scenarios also go through the Worker's
 translating doors (POST /v1/messages, POST /v1/responses) in both modes, held against
 the read/write floor over the stream each mode reads (Poe's OpenAI chunks, the bot
 protocol). For a Worker the CPU is that of the workerd process that
-runs it (not wrangler's proxy workerd, not node): see bench/servers.py. Nothing is
-asserted: the run reports, including the targets of issue 13 met or missed.
+runs it (not wrangler's proxy workerd, not node): see bench/servers.py. The CPU figures
+are not asserted: the run reports, including the targets of issue 13 met or missed.
+
+Last, the load run (bench/load.py, issue 12): a seeded mix of good and bad requests from
+concurrent clients through each Worker mode, every answer checked; the run exits 1 unless
+it held (no valid request failed, every bad one got its 4xx, no 5xx, no crash).
 
 Run: make bench   (or: python bench/run.py --help)
 """
@@ -43,7 +47,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,7 +57,9 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import load
 from servers import ROOT, CpuReading, Meter, Process, Server, ServerError, Wrangler, free_port
+from wire import BenchError, anthropic_event, responses_event, sse_blocks
 
 BENCH = ROOT / "bench"
 DEFAULT_JSON = BENCH / "results" / "latest.json"
@@ -211,59 +217,6 @@ class Sample:
     cpu: float = math.nan  # ms, the server's CPU for this request
     text: str = ""
     pieces: int = 0  # text events / content deltas
-
-
-class BenchError(Exception):
-    pass
-
-
-def sse_blocks(buffer: bytearray) -> Iterator[tuple[str, str]]:
-    """(event, data) for each complete SSE block in ``buffer`` (consumed); bytes are decoded per block."""
-    while True:
-        ends = [(i, n) for i, n in ((buffer.find(b"\r\n\r\n"), 4), (buffer.find(b"\n\n"), 2)) if i >= 0]
-        if not ends:
-            return
-        i, n = min(ends)
-        block = bytes(buffer[:i]).decode()
-        del buffer[: i + n]
-        event, data = "message", []
-        for line in block.replace("\r\n", "\n").split("\n"):
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].removeprefix(" "))
-        if data or event != "message":
-            yield event, "\n".join(data)
-
-
-def anthropic_event(event: str, data: str, done: bool) -> tuple[str, bool]:
-    """(text, done) of one Anthropic Messages stream event: text from text_delta, the end at message_stop."""
-    if event == "ping":
-        return "", done
-    obj = json.loads(data)
-    if event != obj.get("type"):
-        raise BenchError(f"event {event!r} with data of type {obj.get('type')!r}")
-    if event == "error":
-        raise BenchError(f"error event: {data[:200]}")
-    if done:
-        raise BenchError(f"{event} after message_stop")
-    if event == "content_block_delta" and obj["delta"]["type"] == "text_delta":
-        return obj["delta"]["text"], False
-    return "", event == "message_stop"
-
-
-def responses_event(event: str, data: str, done: bool) -> tuple[str, bool]:
-    """(text, done) of one Responses stream event: text from response.output_text.delta, the end at response.completed."""
-    obj = json.loads(data)
-    if event != obj.get("type"):
-        raise BenchError(f"event {event!r} with data of type {obj.get('type')!r}")
-    if event in ("error", "response.failed", "response.incomplete"):
-        raise BenchError(f"{event}: {data[:200]}")
-    if done:
-        raise BenchError(f"{event} after response.completed")
-    if event == "response.output_text.delta":
-        return obj["delta"], False
-    return "", event == "response.completed"
 
 
 SENT: Counter[str] = Counter()  # server -> POST requests sent to it (checked against what the upstream saw)
@@ -649,7 +602,9 @@ def serve_upstream(port: int) -> None:
             demo.openai_api._cut = lambda frame, rng: [frame]
 
     logging.getLogger("fastapi_poe").setLevel(logging.ERROR)
-    uvicorn.run(Recorder(make_app()), host="127.0.0.1", port=port, log_level="warning")
+    # how long an idle keep-alive connection stays open (uvicorn's default: 5 s; --upstream-keep-alive)
+    keep_alive = float(os.environ.get("BENCH_KEEP_ALIVE") or 5)
+    uvicorn.run(Recorder(make_app()), host="127.0.0.1", port=port, log_level="warning", timeout_keep_alive=keep_alive)
 
 
 # ---------------------------------------------------------------- starting everything
@@ -676,7 +631,13 @@ def start_all(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) 
     upstream = Process(
         "upstream",
         [sys.executable, str(Path(__file__).resolve()), "--serve-upstream", str(port)],
-        {**py_env, "DEMO_SLOW_DELAY": "0", "PYTHONPATH": str(ROOT), "BENCH_WHOLE_FRAMES": "1" if args.whole_frames else "0"},
+        {
+            **py_env,
+            "DEMO_SLOW_DELAY": "0",
+            "PYTHONPATH": str(ROOT),
+            "BENCH_WHOLE_FRAMES": "1" if args.whole_frames else "0",
+            "BENCH_KEEP_ALIVE": str(args.upstream_keep_alive),
+        },
         ROOT,
         tmp / "upstream.log",
         port,
@@ -804,7 +765,7 @@ def probe_upstream(base: str, args: argparse.Namespace) -> tuple[dict[str, bool]
                 features["openai_endpoint"] = s.text == PROMPT
             s = await request(client, base, direct_bot("SlowStory", "0 3"))
             features["story_length"] = s.pieces == 3
-            for events in {65, 200, args.big_events, args.concurrent_events}:
+            for events in {65, 200, args.big_events, args.concurrent_events, *load.STORY_WORDS}:
                 if events == 65 or features["story_length"]:
                     refs[f"0 {events}"] = (await request(client, base, direct_bot("SlowStory", f"0 {events}"))).text
         return features, refs
@@ -1100,6 +1061,10 @@ def render(report: dict[str, Any]) -> str:
             table(["target", "complete", "truncated", "errors", "p50", "p90", "max", "TTFB p50", "CPU/stream"], rows, left=1)
         )
 
+    if report["load"]:
+        out.append("")
+        out.extend(render_load(report))
+
     out.append("")
     out.append("Targets (issue 13)")
     rows = [[t["target"], t["mode"], t["measured"], t["goal"], t["verdict"], t["detail"]] for t in report["verdicts"]]
@@ -1110,6 +1075,70 @@ def render(report: dict[str, Any]) -> str:
         out.append("")
         out.extend(f"note: {n}" for n in notes)
     return "\n".join(out)
+
+
+def render_load(report: dict[str, Any]) -> list[str]:
+    """The load run (issue 12): per Worker mode, then per class of request."""
+    s = report["settings"]
+    runs = report["load"]
+    first = next(iter(runs.values()))
+    out = [
+        f"Load held (issue 12): {s['load_requests']:,} requests through each Worker mode from {s['load_clients']} "
+        f"concurrent clients, {first['bad_requests']} of them bad (seed {s['load_seed']})"
+    ]
+    rows = []
+    for key, r in runs.items():
+        rows.append(
+            [
+                key,
+                fmt(r["wall_s"]),
+                fmt(r["throughput_rps"]),
+                f"{r['valid_ok']}/{r['valid_requests']}",
+                str(r["valid_failures"]),
+                f"{r['bad_refused_as_expected']}/{r['bad_requests']}",
+                str(r["server_errors"]),
+                str(r["crashes"]),
+                f"{fmt(r['latency_ms']['valid_p50'])} / {fmt(r['latency_ms']['valid_p95'])}",
+                fmt(r["worker_cpu_ms_per_request"]),
+                f"{r['worker_busy'] * 100:.0f}%",
+            ]
+        )
+    head = ["target", "wall s", "req/s", "valid ok", "failed", "bad refused", "5xx", "crashes", "valid p50/p95 ms"]
+    out.append(table([*head, "CPU/req", "busy"], rows, left=1))
+    for key, r in runs.items():
+        out.append(f"{key} statuses: " + ", ".join(f"{k} x{v}" for k, v in r["statuses"].items()))
+        cpu = ", ".join(f"{k} {v:.1f}" for k, v in r["cpu_s"].items())
+        out.append(f"{key} CPU s in {r['wall_s']:.1f} s: {cpu}")
+    out.append("")
+    out.append("Load run per class: answered as expected / requests, latency p50 / p95 (ms)")
+    head = ["class", "expected"]
+    for key in runs:
+        head += [f"{key}", "p50", "p95"]
+    rows = []
+    for kind, c in first["classes"].items():
+        row = [kind, str(c["expected"])]
+        for r in runs.values():
+            k = r["classes"].get(kind)
+            row += [f"{k['as_expected']}/{k['requests']}", fmt(k["p50_ms"]), fmt(k["p95_ms"])] if k else ["-", "-", "-"]
+        rows.append(row)
+    out.append(table(head, rows))
+    out.append(
+        "valid: a 200 with the whole answer (a stream up to its end marker: [DONE], message_stop, response.completed;\n"
+        "the upstream's text); bad: its 4xx, in the door's error shape. Crashes: connection errors, a runtime 5xx\n"
+        "(text/plain), wrangler log lines (Uncaught, exceeded, fatal, ...), workerd gone, /health failing after.\n"
+        "CPU/req and busy: the Worker's workerd (busy: its CPU time over the wall time)."
+    )
+    for key, r in runs.items():
+        problems = load.failures(r)
+        out.append(
+            f"{key}: " + ("held: 0 valid requests failed, 0 5xx, 0 crashes" if r["held"] else "NOT HELD: " + "; ".join(problems))
+        )
+        for f in r["findings"]:
+            out.append(f"  {f['class']} ({f['check']}, x{f['count']}, first #{f['first_request']}): {f['detail'][:200]}")
+            out.append(f"    reproduce: {f['reproduce'][:400]}")
+        for line in r["crash_evidence"]["first_log_lines"]:
+            out.append(f"  log: {line[:300]}")
+    return out
 
 
 def verdicts(report: dict[str, Any]) -> list[dict[str, str]]:
@@ -1250,10 +1279,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--concurrent-delay", type=float, default=0.005, help="seconds between a concurrent stream's events (default 0.005)"
     )
     p.add_argument(
+        "--load-requests",
+        type=int,
+        default=1000,
+        help="the load run (bench/load.py): requests through each Worker mode, good and bad mixed (default 1000; 0: skip)",
+    )
+    p.add_argument("--load-clients", type=int, default=32, help="concurrent clients of the load run (default 32)")
+    p.add_argument("--load-bad", type=float, default=0.25, help="share of bad requests in the load run (default 0.25)")
+    p.add_argument("--load-seed", type=int, default=1, help="seed of the load run's plan (default 1)")
+    p.add_argument(
+        "--load-modes", default="openai,bot", help="Worker modes of the load run, comma-separated (default openai,bot)"
+    )
+    p.add_argument(
         "--whole-frames",
         action="store_true",
         help="the demo's OpenAI endpoint writes every SSE frame whole (by default it cuts each in 1-3 pieces, "
         "as a network may: about 2 upstream reads per event)",
+    )
+    p.add_argument(
+        "--upstream-keep-alive",
+        type=float,
+        default=5.0,
+        help="seconds the demo upstream keeps an idle keep-alive connection open (default 5, uvicorn's own)",
     )
     p.add_argument("--no-asgi", action="store_true", help="leave out the self-hosted proxy")
     p.add_argument("--no-litellm", action="store_true", help="leave out LiteLLM")
@@ -1327,6 +1374,30 @@ def main(argv: list[str] | None = None) -> int:
 
         calls = httpx.get(f"{servers['upstream'].url}/bench/calls", timeout=10).json()
         notes += upstream_notes(calls, SENT)
+
+        load_runs: dict[str, Any] = {}  # after the upstream's counts above: they check the scenarios only
+        if args.load_requests:
+            jobs = load.make_plan(args.load_requests, args.load_bad, args.load_seed, ACCESS_TOKEN, setup.references)
+            for mode in args.load_modes.split(","):
+                name = f"wk-{mode}"
+                bad = sum(not j.valid for j in jobs)
+                log(f"load run through {name}: {len(jobs)} requests ({bad} bad) from {args.load_clients} clients ...")
+                server = servers[name]
+                assert isinstance(server, Wrangler)
+                others = {
+                    "wrangler's proxy workerd": Meter([server.proxy_pid]),
+                    "wrangler (node)": Meter([pid for role, pid in server.roles.items() if role.startswith("node")]),
+                    "the upstream": servers["upstream"].meter,
+                }
+                r = load.run(server, jobs, args.load_clients, servers["upstream"].url, poe_key(name), others)
+                load_runs[name] = r
+                verdict = "held" if r["held"] else "NOT HELD: " + "; ".join(load.failures(r))
+                log(f"  {r['wall_s']:.0f} s, {r['throughput_rps']:.0f} requests/s: {verdict}")
+                if r["upstream_requests"] != r["valid_posts"]:
+                    notes.append(
+                        f"load run through {name}: {r['valid_posts']} valid POST requests, the upstream saw "
+                        f"{r['upstream_requests']} from it (a retry, or a bad request that reached it)"
+                    )
         for name, server in servers.items():
             if isinstance(server, Wrangler) and not server.meter.alive():
                 notes.append(f"{name}: the Worker's workerd ({server.worker_pid}) was gone at the end: figures unreliable")
@@ -1353,6 +1424,12 @@ def main(argv: list[str] | None = None) -> int:
             "concurrent": args.concurrent,
             "concurrent_events": args.concurrent_events,
             "concurrent_delay": args.concurrent_delay,
+            "load_requests": args.load_requests,
+            "load_clients": args.load_clients,
+            "load_bad": args.load_bad,
+            "load_seed": args.load_seed,
+            "load_modes": args.load_modes,
+            "upstream_keep_alive_s": args.upstream_keep_alive,
             "project": str(args.project),
         },
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
@@ -1391,6 +1468,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "long_streams": long_streams,
         "concurrent": concurrent,
+        "load": load_runs,
         "upstream_calls": calls,
         "notes": notes,
     }
@@ -1403,6 +1481,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nresults: {args.json} ({report['duration_s']:.0f} s in all)")
     if args.keep_logs:
         print(f"server logs: {tmp}")
+    if any(not r["held"] for r in load_runs.values()):
+        print("\nthe load run did not hold (see above): exit status 1")
+        return 1
     return 0
 
 

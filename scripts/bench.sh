@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Set up everything and run the benchmarks (bench/README.md): the Worker in both
 # upstream modes against minimal floor Workers (bench/floors), the self-hosted
-# proxy and LiteLLM, all on 127.0.0.1. Prints tables and writes
-# bench/results/latest.json. Arguments go to bench/run.py (see --help), e.g.
-# `scripts/bench.sh -n 30`.
+# proxy and LiteLLM, all on 127.0.0.1; then the load run (good and bad requests from
+# concurrent clients through the Worker; exit status 1 if it does not hold). Prints
+# tables and writes bench/results/latest.json. Arguments go to bench/run.py (see
+# --help), e.g. `scripts/bench.sh -n 30`.
 source "$(dirname "$0")/lib.sh"
 setup_python
 setup_node
