@@ -662,6 +662,10 @@ ADMIN_STATUS = obj(
                 "configured": integer(0),
                 "healthy": integer(0),
                 "cooling": array(closed({"key": string(pattern="^#[0-9]+$"), "reason": string(), "seconds_left": integer()})),
+                "today": array(
+                    obj({"key": string(pattern="^#[0-9]+$")}),
+                    description="Per key, this isolate's attempts today: `answered`, and failures by class.",
+                ),
             },
             description="The key pool by position (`#2`), never the keys.",
         ),
