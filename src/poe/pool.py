@@ -179,14 +179,22 @@ async def _error_text(response: UpstreamResponse) -> str:
 
 async def send_attempt(rt: Runtime, request: OutboundRequest, connect_timeout: float) -> UpstreamResponse:
     """Send one upstream request; a 200 response, or AttemptFailed / ProxyError (the body closed)."""
-    try:
-        response = await asyncio.wait_for(rt.http.send(request), connect_timeout)
-    except TimeoutError:
-        raise AttemptFailed("timeout", f"Poe did not answer within {connect_timeout:g} s") from None
-    except ProxyError:
-        raise
-    except Exception as exc:  # the transport's own errors: unreachable, reset, DNS
-        raise AttemptFailed("unavailable", f"could not reach Poe ({type(exc).__name__})") from None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + connect_timeout
+    for tries in (1, 2):
+        try:
+            response = await asyncio.wait_for(rt.http.send(request), max(0.001, deadline - loop.time()))
+            break
+        except TimeoutError:
+            raise AttemptFailed("timeout", f"Poe did not answer within {connect_timeout:g} s") from None
+        except ProxyError:
+            raise
+        except Exception as exc:  # the transport's own errors: unreachable, reset, DNS
+            if tries == 1:
+                continue  # often a pooled connection Poe had just closed: once more, on a fresh one
+            # not the key's fault: the next key is tried, but none is cooled for it (else one network
+            # blip would cool a whole pool, and a single key would leave every client without for a while)
+            raise AttemptFailed("unavailable", f"could not reach Poe ({type(exc).__name__})", cool=False) from None
     if response.status == 200:
         return response
     if 300 <= response.status < 400:  # never follow a redirect with a key attached

@@ -16,7 +16,7 @@ from sse_starlette.event import ServerSentEvent
 
 from poe.catalogue import Catalogue, Model
 from poe.doors.openai_chat import handle_chat
-from poe.errors import RateLimited, UpstreamError
+from poe.errors import ProxyError, RateLimited, UpstreamError
 from poe.http import OutboundRequest, Passthrough, Runtime, UpstreamResponse
 from poe.pool import KeyPool, Opened, open_with_failover
 from poe.settings import Config
@@ -303,3 +303,34 @@ async def test_a_connection_broken_before_the_first_event_fails_over() -> None:
     assert opened.key_index == 1
     assert pool.cooling(0, 1000.0) is not None and pool.cooling(0, 1000.0).reason == "unavailable"  # type: ignore[union-attr]
     await opened.value.close()
+
+
+async def test_a_dropped_connection_is_tried_again_and_cools_no_key() -> None:
+    """A pooled connection Poe closed just as it was used: once more on the same key; if Poe stays
+    unreachable, the next key is tried, but no key is cooled for a network fault (bench's load run found
+    one such drop leaving a one-key pool cooled, and every client refused, for ERROR_COOLDOWN)."""
+
+    class Dropping(Peer):
+        def __init__(self, drops: int) -> None:
+            super().__init__(lambda _r: OK)
+            self.drops = drops
+
+        async def send(self, request: OutboundRequest) -> UpstreamResponse:
+            if self.drops > 0:
+                self.drops -= 1
+                self.calls.append(request)
+                raise ConnectionResetError("connection lost")
+            return await super().send(request)
+
+    once = Dropping(drops=1)
+    pool = KeyPool(("k1",), config(("k1",)))
+    opened = await open_bot_answer(runtime(once), config(("k1",)), pool)
+    assert opened.key_index == 0 and len(once.calls) == 2  # the same key, a second time
+    await opened.value.close()
+
+    down = Dropping(drops=10)
+    keys = ("k1", "k2")
+    pool = KeyPool(keys, config(keys))
+    with pytest.raises(ProxyError):
+        await open_bot_answer(runtime(down), config(keys), pool)
+    assert pool.healthy(1000.0) == [0, 1]  # nobody's fault: every key still serves
