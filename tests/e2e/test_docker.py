@@ -69,7 +69,9 @@ def test_the_image_install_step_without_docker(tmp_path: Path) -> None:
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     prefix = tmp_path / "install"
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "--prefix", str(prefix)]
+    # --ignore-installed: else pip uninstalls this venv's editable poe-proxy (and its console script) first
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "--ignore-installed"]
+    pip += ["--prefix", str(prefix)]
     build = subprocess.run([*pip, str(source)], timeout=300, capture_output=True, text=True)
     assert build.returncode == 0, build.stderr[-3000:]
     site = next(prefix.glob("lib/python*/site-packages"))
