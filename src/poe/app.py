@@ -93,7 +93,8 @@ class App:
             self.config_error = ConfigError("ADMIN_TOKENS must differ from every access token: the admin API is not for clients.")
         self.limiter = Limiter()
         self.usage = UsageBook()
-        self._day_synced: dict[str, float] = {}  # token name -> when its day count was last read from KV
+        self._day_read: dict[str, float] = {}  # token name -> when its day count was last read from KV
+        self._day_written: dict[str, float] = {}  # token name -> when it was last written
         every = {*cfg.api_keys, *cfg.access_tokens, *cfg.admin_tokens, *(p.token for p in cfg.token_policies)}
         self._secrets = tuple(sorted(every, key=len, reverse=True))
         self._models: Response | None = None  # the list is the same for the isolate's life: build it once
@@ -263,9 +264,9 @@ class App:
 
     async def _sync_day(self, rt: Runtime, name: str, now: float) -> None:
         """A token's count for the day from KV, so a new isolate does not start a daily limit from zero."""
-        if rt.kv is None or now - self._day_synced.get(name, -1e9) < self.cfg.kv_refresh_seconds:
+        if rt.kv is None or now - self._day_read.get(name, -1e9) < self.cfg.kv_refresh_seconds:
             return
-        self._day_synced[name] = now
+        self._day_read[name] = now
         day = int(now // 86400)
         try:
             raw = await rt.kv.get(f"{DAY_KEY}{name}:{day}")
@@ -280,10 +281,10 @@ class App:
         if rt.kv is None:
             return
         key = f"{DAY_KEY}{name}:{int(now // 86400)}"
-        last = self._day_synced.get("persist:" + name, -1e9)
+        last = self._day_written.get(name, -1e9)
         if now - last < self.cfg.kv_persist_seconds:
             return
-        self._day_synced["persist:" + name] = now
+        self._day_written[name] = now
         try:
             await rt.kv.put(key, str(self.limiter.day_count(name, now)), ttl=2 * 86400)
         except Exception as exc:

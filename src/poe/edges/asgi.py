@@ -38,7 +38,7 @@ from typing import Any
 import httpx
 
 from ..app import App
-from ..http import KeyValueStore, OutboundRequest, Passthrough, Request, Runtime, UpstreamResponse
+from ..http import KeyValueStore, OutboundRequest, Passthrough, Request, Runtime, UpstreamResponse, relay
 from ..settings import ENV_NAMES
 from .sqlite_kv import SqliteKV
 
@@ -177,7 +177,7 @@ class ProxyASGI:
             await send({"type": "http.response.body", "body": resp.body if scope["method"] != "HEAD" else b""})
             return
         if isinstance(resp.body, Passthrough):
-            await self._pump(_relay(resp.body.upstream), receive, send)
+            await self._pump(relay(resp.body.upstream), receive, send)
             return
         await self._pump(resp.body, receive, send)
 
@@ -222,15 +222,6 @@ class ProxyASGI:
                 await aclose()
         if copier.done() and not copier.cancelled() and copier.exception() is not None:
             self._print(f"stream ended early: {type(copier.exception()).__name__}")
-
-
-async def _relay(upstream: UpstreamResponse) -> AsyncIterator[bytes]:
-    """An upstream body passed through; closed however the copy ends."""
-    try:
-        async for chunk in upstream.body:
-            yield chunk
-    finally:
-        await upstream.close()
 
 
 # ---------------------------------------------------------------- configuration and main
