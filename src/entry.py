@@ -2,7 +2,9 @@
 
 from workers import WorkerEntrypoint
 
-from poe.edges.workers import scheduled, serve
+from poe.edges.workers import Ledger, scheduled, serve
+
+__all__ = ["Default", "Ledger"]  # Ledger: the Durable Object class of the POE_LEDGER binding (wrangler.toml)
 
 
 class Default(WorkerEntrypoint):

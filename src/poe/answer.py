@@ -61,11 +61,15 @@ async def collect_with_restart(open_answer: Callable[[], Awaitable[Opened[Batche
     for attempt in range(len(pool)):
         opened = await open_answer()
         try:
-            return await collect(opened.value)
+            collected = await collect(opened.value)
         except KeyFailedMidAnswer:
             # the key is cooled, so it is out of the next plan
             if attempt == len(pool) - 1 or not pool.healthy(rt.clock()):
                 raise
+            continue
+        if rt.meter is not None:
+            rt.meter.tokens(collected.usage)
+        return collected
     raise AssertionError("unreachable")  # the loop returns or raises
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -18,10 +19,12 @@ from .doors.openai_chat import handle_chat
 from .doors.openai_responses import handle_responses
 from .errors import ConfigError, MethodNotAllowed, NotFound, PayloadTooLarge, ProxyError, error_body
 from .http import Passthrough, Request, Response, Runtime, relay
-from .policies import Caller, Limiter, ScopedCatalogue
+from .ledger import Admission, IsolateBooks, LocalLedger
+from .meter import Meter, Sink
+from .policies import Caller, ScopedCatalogue
 from .pool import KeyPool
 from .settings import Config, load_config
-from .usage import UsageBook
+from .usage import UsageBook, day_of
 
 __all__ = ["App", "error_response"]
 
@@ -46,7 +49,6 @@ ALLOWED_HEADERS = "authorization, content-type, x-api-key, anthropic-version, an
 
 
 NO_STORE = (("cache-control", "no-store"),)
-DAY_KEY = "poe-proxy:day:"  # + token name + ":" + day number: the day's requests of a token with rpd
 
 
 async def _released(body: AsyncIterator[bytes], release: Callable[[], None]) -> AsyncIterator[bytes]:
@@ -55,6 +57,10 @@ async def _released(body: AsyncIterator[bytes], release: Callable[[], None]) -> 
             yield chunk
     finally:
         release()
+
+
+def _date(now: float) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(day_of(now) * 86400))
 
 
 def declared_length(headers: Mapping[str, str]) -> int:
@@ -91,10 +97,7 @@ class App:
         self.tokens = Tokens(cfg.access_tokens, cfg.token_policies, cfg.admin_tokens)
         if self.config_error is None and set(cfg.admin_tokens) & {*cfg.access_tokens, *(p.token for p in cfg.token_policies)}:
             self.config_error = ConfigError("ADMIN_TOKENS must differ from every access token: the admin API is not for clients.")
-        self.limiter = Limiter()
-        self.usage = UsageBook()
-        self._day_read: dict[str, float] = {}  # token name -> when its day count was last read from KV
-        self._day_written: dict[str, float] = {}  # token name -> when it was last written
+        self._books: IsolateBooks | None = None  # this isolate's side of the ledger, made on first use
         every = {*cfg.api_keys, *cfg.access_tokens, *cfg.admin_tokens, *(p.token for p in cfg.token_policies)}
         self._secrets = tuple(sorted(every, key=len, reverse=True))
         self._models: Response | None = None  # the list is the same for the isolate's life: build it once
@@ -112,7 +115,7 @@ class App:
         started = time.monotonic()
         request_id = "req_" + secrets.token_hex(12)  # random: ties a client's report to the log line
         log = rt.log
-        rt = Runtime(rt.http, rt.kv, rt.clock, rt.defer, lambda line: log(self.redact(line)), self.redact)
+        rt = dataclasses.replace(rt, log=lambda line: log(self.redact(line)), redact=self.redact)
         try:
             if req.method == "OPTIONS":
                 resp = Response(204, () if _admin_path(req) else self._preflight_headers(req))
@@ -160,13 +163,15 @@ class App:
             return json_response(200, await self._status(rt), NO_STORE)
         if path in CHAT_PATHS:
             self._method(req, "POST")
-            return await self._door(req, rt, lambda view: handle_chat(rt, self.cfg, view, self.pool, req.body))
+            return await self._door(req, rt, lambda rt, view: handle_chat(rt, self.cfg, view, self.pool, req.body))
         if path in RESPONSES_PATHS:
             self._method(req, "POST")
-            return await self._door(req, rt, lambda view: handle_responses(rt, self.cfg, view, self.pool, req.body))
+            return await self._door(req, rt, lambda rt, view: handle_responses(rt, self.cfg, view, self.pool, req.body))
         if path in MESSAGES_PATHS:
             self._method(req, "POST")
-            return await self._door(req, rt, lambda view: handle_messages(rt, self.cfg, view, self.pool, req.body, req.headers))
+            return await self._door(
+                req, rt, lambda rt, view: handle_messages(rt, self.cfg, view, self.pool, req.body, req.headers)
+            )
         if path in COUNT_TOKENS_PATHS:
             self._method(req, "POST")
             caller = self._guard(req)
@@ -186,7 +191,7 @@ class App:
                 return handle_model(ScopedCatalogue(self.catalogue, caller.policy), path[len(prefix) + 1 :])
         if path in IMAGES_PATHS:
             self._method(req, "POST")
-            return await self._door(req, rt, lambda view: handle_generation(rt, self.cfg, view, self.pool, req.body))
+            return await self._door(req, rt, lambda rt, view: handle_generation(rt, self.cfg, view, self.pool, req.body))
         raise NotFound(f"Unknown path {req.method} {path[:200]}. This proxy serves {', '.join(ENDPOINTS)}.", code="unknown_url")
 
     async def scheduled(self, rt: Runtime) -> None:
@@ -225,70 +230,72 @@ class App:
     def _admin(self, req: Request) -> None:
         self.tokens.admin(req.headers)
 
-    async def _door(self, req: Request, rt: Runtime, handler: Callable[[ScopedCatalogue], Awaitable[Response]]) -> Response:
-        """A client request: its token's limits and model scope around the door that answers it."""
+    def books(self, rt: Runtime) -> IsolateBooks:
+        """The ledger as this isolate reaches it: the edge's (a Durable Object, the server's), else its own."""
+        if self._books is None:
+            store = rt.ledger if rt.ledger is not None else LocalLedger(rt.clock, scope="this isolate")
+            self._books = IsolateBooks(store, self.cfg.usage_flush_seconds)
+        return self._books
+
+    def _sink(self, rt: Runtime, books: IsolateBooks, name: str) -> Sink:
+        fingerprints = self.pool.fingerprints
+
+        def sink(index: int | None, model: str | None, counts: dict[str, int]) -> None:
+            if index is None:
+                books.pending.count("token", name, model, rt.clock(), counts)
+            else:
+                books.pending.count("key", fingerprints[index], model, rt.clock(), counts)
+            books.flush_soon(rt.defer, rt.log)
+
+        return sink
+
+    async def _admit(self, rt: Runtime, books: IsolateBooks, caller: Caller) -> Admission:
+        assert caller.policy is not None
+        try:
+            return await books.admit(caller.policy)
+        except ProxyError:
+            raise
+        except Exception as exc:  # the ledger unreachable: serve the request rather than refuse every limited token
+            rt.log(f"ledger call failed ({type(exc).__name__}); limits not checked for this request")
+            return Admission(())
+
+    async def _door(
+        self, req: Request, rt: Runtime, handler: Callable[[Runtime, ScopedCatalogue], Awaitable[Response]]
+    ) -> Response:
+        """A client request: its token's limits and model scope around the door that answers it, and its usage."""
         caller = self._guard(req)
         policy = caller.policy
         view = ScopedCatalogue(self.catalogue, policy)
-        now = rt.clock()
+        books = self.books(rt)
+        rt = dataclasses.replace(rt, meter=Meter(lambda: view.resolved, self._sink(rt, books, caller.name)))
         headers: tuple[tuple[str, str], ...] = ()
-        counted = policy is not None and policy.limited
-        admitted = False  # counted as open: released when the answer ends
+        leased = False  # an open answer of a token with a concurrency limit: counted until it ends
         try:
-            if policy is not None and counted:
-                if policy.rpd is not None:
-                    await self._sync_day(rt, policy.name, now)
-                headers = self.limiter.admit(policy, now).headers  # or RateLimited: nothing to release
-                admitted = True
-                if policy.rpd is not None:
-                    rt.defer(self._persist_day(rt, policy.name, now))
-            resp = await handler(view)
+            if policy is not None and policy.limited:
+                headers = (await self._admit(rt, books, caller)).headers  # or RateLimited
+                leased = policy.concurrency is not None
+            resp = await handler(rt, view)
         except BaseException as exc:
-            if admitted:
-                self.limiter.release(caller.name)
+            if leased:
+                rt.defer(books.release(caller.name, rt.log))
             if isinstance(exc, ProxyError):
-                self.usage.record(caller.name, view.resolved, exc.status, now)
+                self._record(rt, books, caller.name, view.resolved, exc.status)
                 exc.headers = (*exc.headers, *headers)  # a limited token's errors carry its limits too
             raise
-        self.usage.record(caller.name, view.resolved, resp.status, now)
-        if not counted:
-            return resp
-        assert policy is not None
+        self._record(rt, books, caller.name, view.resolved, resp.status)
         body = resp.body
-        if policy.concurrency is None or isinstance(body, bytes):
-            self.limiter.release(caller.name)
-        else:  # the token's stream is open until its last byte: counted till then (a passthrough too)
-            stream = relay(body.upstream) if isinstance(body, Passthrough) else body
-            body = _released(stream, lambda: self.limiter.release(caller.name))
-        return Response(resp.status, (*resp.headers, *headers), body)
+        if leased:
+            if isinstance(body, bytes):
+                rt.defer(books.release(caller.name, rt.log))
+            else:  # the token's stream is open until its last byte: counted till then (a passthrough too)
+                stream = relay(body.upstream) if isinstance(body, Passthrough) else body
+                body = _released(stream, lambda: rt.defer(books.release(caller.name, rt.log)))
+        return Response(resp.status, (*resp.headers, *headers), body) if headers or body is not resp.body else resp
 
-    async def _sync_day(self, rt: Runtime, name: str, now: float) -> None:
-        """A token's count for the day from KV, so a new isolate does not start a daily limit from zero."""
-        if rt.kv is None or now - self._day_read.get(name, -1e9) < self.cfg.kv_refresh_seconds:
-            return
-        self._day_read[name] = now
-        day = int(now // 86400)
-        try:
-            raw = await rt.kv.get(f"{DAY_KEY}{name}:{day}")
-        except Exception as exc:  # KV trouble must not fail the request: the isolate's own count holds
-            rt.log(f"KV read failed ({type(exc).__name__})")
-            return
-        if raw and raw.isdigit():
-            self.limiter.seed_day(name, day, int(raw))
-
-    async def _persist_day(self, rt: Runtime, name: str, now: float) -> None:
-        """The day's count to KV, at most once per KV_PERSIST_SECONDS per token and isolate."""
-        if rt.kv is None:
-            return
-        key = f"{DAY_KEY}{name}:{int(now // 86400)}"
-        last = self._day_written.get(name, -1e9)
-        if now - last < self.cfg.kv_persist_seconds:
-            return
-        self._day_written[name] = now
-        try:
-            await rt.kv.put(key, str(self.limiter.day_count(name, now)), ttl=2 * 86400)
-        except Exception as exc:
-            rt.log(f"KV write failed ({type(exc).__name__})")
+    @staticmethod
+    def _record(rt: Runtime, books: IsolateBooks, name: str, model: str | None, status: int) -> None:
+        books.pending.record(name, model, status, rt.clock())
+        books.flush_soon(rt.defer, rt.log)
 
     @staticmethod
     def _method(req: Request, *allowed: str) -> None:
@@ -316,31 +323,48 @@ class App:
         """For admins: the pool, the tokens' limits and usage, the catalogue, the configuration's errors."""
         now = rt.clock()
         await self.pool.sync(rt, now)  # a new isolate shows the cool-downs stored in KV
+        books = self.books(rt)
+        callers = self.tokens.callers
+        try:
+            answer = await books.call({"read": [c.name for c in callers]})
+        except Exception as exc:
+            rt.log(f"ledger call failed ({type(exc).__name__})")
+            answer = {}
+        book = UsageBook()
+        book.merge(answer.get("usage"))
+        book.merge(books.pending.to_json())  # what a failed call left here
+        limits = answer.get("limits")
+        limits = limits if isinstance(limits, dict) else {}
         tokens = []
-        for caller in self.tokens.callers:
+        for caller in callers:
             p = caller.policy
+            counts = limits.get(caller.name)
             tokens.append(
                 {
                     "name": caller.name,
                     "models": list(p.models) if p and p.models else ["*"],
                     "limits": {"rpm": p.rpm, "rpd": p.rpd, "concurrency": p.concurrency} if p else None,
-                    "now": {
-                        "requests_this_minute": self.limiter.minute_count(caller.name, now),
-                        "requests_today": self.limiter.day_count(caller.name, now),
-                        "open": self.limiter.open_count(caller.name),
-                    },
-                    "usage": self.usage.summary(caller.name, now),
+                    "now": counts if isinstance(counts, dict) else {"requests_this_minute": 0, "requests_today": 0, "open": 0},
+                    "usage": book.summary("token", caller.name),
                 }
             )
+        keys = self.pool.health(now)
+        today = _date(now)
+        by_key = [book.summary("key", fp) for fp in self.pool.fingerprints]
+        keys["today"] = [  # per key, the attempts today: answered, and failures by class
+            {"key": f"#{i + 1}", **{k: v for k, v in usage.get(today, {}).items() if isinstance(v, int)}}
+            for i, usage in enumerate(by_key)
+        ]
+        keys["usage"] = [{"key": f"#{i + 1}", "days": usage} for i, usage in enumerate(by_key)]
         return {
             "status": self._health()["status"],
             "version": __version__,
-            "keys": self.pool.health(now),
+            "keys": keys,
             "tokens": tokens,
             "catalogue": refresh.catalogue_status(self, now),
             "points": self.pool.balances_health(now),
             "config_error": self.config_error.message if self.config_error else None,
-            "counted_in": "this isolate (usage); KV (cool-downs, daily counts)",
+            "counted_in": getattr(books.store, "scope", "the ledger"),
         }
 
     # ------------------------------------------------------------ CORS

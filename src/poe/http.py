@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # types only: the core's modules import this one
+    from .ledger import LedgerStore
+    from .meter import Meter
 
 __all__ = [
     "HttpClient",
@@ -89,6 +93,8 @@ class Runtime:
     defer: Callable[[Awaitable[Any]], None]  # run after the response (ctx.waitUntil)
     log: Callable[[str], None]
     redact: Callable[[str], str] = str  # removes configured secrets from text (set by the app)
+    ledger: LedgerStore | None = None  # the deployment's ledger (a Durable Object), when the edge has one
+    meter: Meter | None = None  # the request's usage account (set by the app for client requests)
 
 
 async def relay(upstream: UpstreamResponse) -> AsyncIterator[bytes]:

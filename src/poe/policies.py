@@ -9,27 +9,20 @@ Every field but ``token`` is optional; a policy's token is an access token like 
 ``API_ACCESS_TOKENS``, whose tokens have no policy (today's behaviour) and are named
 ``token-1``, ``token-2``... by position. Names, never tokens, appear in usage and logs.
 
-The ``Limiter`` counts per isolate (the Worker's memory lives as long as its isolate):
-the minute window and the concurrent streams are exact within one isolate; a client
-whose requests land on several isolates can pass ``rpm`` by that factor. The day's
-counts are also kept in KV (see ``usage``) so a new isolate starts from them.
+The limits are counted by the ledger (``ledger.py``), one for the whole deployment.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
-import math
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 from .catalogue import Catalogue, Model
-from .errors import ConfigError, ProxyError, RateLimited
+from .errors import ConfigError, ProxyError
 
-__all__ = ["Caller", "Forbidden", "Limiter", "ScopedCatalogue", "TokenPolicy", "parse_policies"]
-
-DAY = 86400.0
+__all__ = ["Caller", "Forbidden", "ScopedCatalogue", "TokenPolicy", "parse_policies"]
 
 
 class Forbidden(ProxyError):
@@ -112,81 +105,6 @@ def parse_policies(_setting: str, raw: str) -> tuple[TokenPolicy, ...]:
             )
         )
     return tuple(out)
-
-
-@dataclass(frozen=True, slots=True)
-class Admission:
-    headers: tuple[tuple[str, str], ...]  # the x-ratelimit-* trio, for every answer of a limited token
-
-
-class Limiter:
-    """Per-isolate counts for the limited tokens: a sliding minute, the day, the open streams."""
-
-    def __init__(self) -> None:
-        self._minute: dict[str, deque[float]] = {}
-        self._day: dict[str, tuple[int, int]] = {}  # name -> (day number, requests that day)
-        self._open: dict[str, int] = {}
-
-    def seed_day(self, name: str, day: int, count: int) -> None:
-        """A count read back from KV (another isolate's requests): the larger one wins."""
-        current = self._day.get(name)
-        if current is None or current[0] != day or current[1] < count:
-            self._day[name] = (day, count)
-
-    def day_count(self, name: str, now: float) -> int:
-        day, count = self._day.get(name, (-1, 0))
-        return count if day == int(now // DAY) else 0
-
-    def admit(self, policy: TokenPolicy, now: float) -> Admission:
-        """Count the request, or raise RateLimited (429, with Retry-After and the trio)."""
-        name = policy.name
-        window = self._minute.setdefault(name, deque())
-        while window and window[0] <= now - 60:
-            window.popleft()
-        today = int(now // DAY)
-        used_today = self.day_count(name, now)
-        if policy.rpm is not None and len(window) >= policy.rpm:
-            wait = max(1, math.ceil(window[0] + 60 - now))
-            raise self._refuse(f"{policy.rpm} requests per minute", wait, _trio(policy.rpm, 0, wait))
-        if policy.rpd is not None and used_today >= policy.rpd:
-            wait = max(1, math.ceil((today + 1) * DAY - now))
-            raise self._refuse(f"{policy.rpd} requests per day", wait, _trio(policy.rpd, 0, wait))
-        if policy.concurrency is not None and self._open.get(name, 0) >= policy.concurrency:
-            raise self._refuse(f"{policy.concurrency} requests at a time", 1, ())
-        window.append(now)
-        self._day[name] = (today, used_today + 1)
-        self._open[name] = self._open.get(name, 0) + 1
-        if policy.rpm is not None:
-            reset = max(1, math.ceil(window[0] + 60 - now))
-            return Admission(_trio(policy.rpm, policy.rpm - len(window), reset))
-        if policy.rpd is not None:
-            return Admission(_trio(policy.rpd, policy.rpd - used_today - 1, math.ceil((today + 1) * DAY - now)))
-        return Admission(())
-
-    def release(self, name: str) -> None:
-        self._open[name] = max(0, self._open.get(name, 0) - 1)
-
-    def open_count(self, name: str) -> int:
-        return self._open.get(name, 0)
-
-    def minute_count(self, name: str, now: float) -> int:
-        window = self._minute.get(name, deque())
-        return sum(1 for t in window if t > now - 60)
-
-    @staticmethod
-    def _refuse(what: str, wait: int, trio: tuple[tuple[str, str], ...]) -> RateLimited:
-        return RateLimited(
-            f"This access token is limited to {what}; retry in {wait} s.",
-            headers=(("retry-after", str(wait)), *trio),
-        )
-
-
-def _trio(limit: int, remaining: int, reset: int) -> tuple[tuple[str, str], ...]:
-    return (
-        ("x-ratelimit-limit-requests", str(limit)),
-        ("x-ratelimit-remaining-requests", str(max(0, remaining))),
-        ("x-ratelimit-reset-requests", f"{reset}s"),
-    )
 
 
 class ScopedCatalogue(Catalogue):

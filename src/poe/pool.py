@@ -248,16 +248,6 @@ class KeyPool:
         self._refreshing = False
         self._persisted_counter = 0
         self._persisted_at = -math.inf
-        self._day = -1
-        self._today: dict[int, dict[str, int]] = {}  # key index -> attempts today: "answered" and failures by kind
-
-    def count(self, index: int, outcome: str, now: float) -> None:
-        """An attempt's outcome on a key, for the admin API (this isolate's day, UTC)."""
-        day = int(now // 86400)
-        if day != self._day:
-            self._day, self._today = day, {}
-        counts = self._today.setdefault(index, {})
-        counts[outcome] = counts.get(outcome, 0) + 1
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -441,14 +431,7 @@ class KeyPool:
             cd = self.cooling(i, now)
             if cd is not None:
                 cooling.append({"key": f"#{i + 1}", "reason": cd.reason, "seconds_left": math.ceil(cd.until - now)})
-        today = self._today if int(now // 86400) == self._day else {}
-        return {
-            "configured": len(self._keys),
-            "healthy": len(self._keys) - len(cooling),
-            "cooling": cooling,
-            # per key, this isolate's attempts today: answered, and failures by class
-            "today": [{"key": f"#{i + 1}", **today.get(i, {})} for i in range(len(self._keys))],
-        }
+        return {"configured": len(self._keys), "healthy": len(self._keys) - len(cooling), "cooling": cooling}
 
 
 def parse_balances(raw: str | None, fingerprints: tuple[str, ...]) -> dict[int, tuple[int, float]]:
@@ -541,17 +524,20 @@ async def open_with_failover(rt: Runtime, cfg: Config, pool: KeyPool, attempt: A
             value = await attempt(pool.key(index), min(cfg.connect_timeout, remaining), deadline)
         except AttemptFailed as failure:
             failures.append(failure)
-            pool.count(index, failure.kind, rt.clock())
+            if rt.meter is not None:
+                rt.meter.attempt(index, failure.kind)
             if failure.cool:
                 report_failure(rt, cfg, pool, index, failure)
             if sum(f.kind in ("unavailable", "timeout") for f in failures) >= 2:
                 break  # two keys failed at the server or network level: Poe or the bot is down, not the keys
             continue
 
-        pool.count(index, "answered", rt.clock())
+        if rt.meter is not None:
+            rt.meter.attempt(index, "answered")
 
         def on_failure(failure: AttemptFailed, index: int = index) -> None:
-            pool.count(index, failure.kind, rt.clock())
+            if rt.meter is not None:
+                rt.meter.attempt(index, failure.kind)
             report_failure(rt, cfg, pool, index, failure)
 
         return Opened(value, index, on_failure)

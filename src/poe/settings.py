@@ -203,6 +203,15 @@ SETTINGS: tuple[Setting, ...] = (
         _number(0),
     ),
     Setting(
+        "USAGE_FLUSH_SECONDS",
+        "usage_flush_seconds",
+        "var",
+        5.0,
+        "`5`",
+        "at most this long before an isolate's usage counts reach the ledger (they ride along sooner with a limited token's request)",
+        _number(0),
+    ),
+    Setting(
         "CATALOGUE_REFRESH_HOURS",
         "catalogue_refresh_hours",
         "var",
@@ -291,6 +300,7 @@ class Config:
     error_cooldown: float
     kv_persist_seconds: float
     kv_refresh_seconds: float
+    usage_flush_seconds: float
     catalogue_refresh_hours: float
     schedule_seconds: float
     custom_models: tuple[Model, ...]

@@ -1,72 +1,167 @@
-"""Usage the admin API can show: requests and errors per token, model and day (per isolate).
+"""Usage the admin API shows: counts per access token and per Poe key, by UTC day and model (sans-IO).
 
-Counts live in the isolate's memory (sans-IO; the admin API reads them); the day's request
-count of a token with a daily limit is also kept in KV by the app, so limits hold across
-isolates as far as KV's eventual consistency allows. Each day also keeps its requests per
-UTC hour (the console's chart) and its failed answers per HTTP status (its errors by class).
+A ``UsageBook`` is plain counters that add up: an isolate records its requests into a
+book of its own, sends it to the ledger (``ledger.py``) coalesced and starts a new one;
+the ledger merges every isolate's books into one. Each day of a subject keeps, per model,
+named counters (``requests``, ``client_errors``, ``errors``, ``input_tokens``,
+``output_tokens``, ``metered`` for a token; ``answered`` and failures by class for a key),
+its requests per UTC hour (the console's chart) and its failed answers per HTTP status.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal
 
-__all__ = ["UsageBook"]
+__all__ = ["KEEP_DAYS", "Kind", "UsageBook", "day_of"]
 
 DAY = 86400
 HOUR = 3600
 KEEP_DAYS = 7
+MAX_MODELS = 500  # a day's distinct models per subject: resolved ids, so bounded by the catalogue anyway
+
+Kind = Literal["token", "key"]
+TOKEN_FIELDS = ("requests", "client_errors", "errors", "input_tokens", "output_tokens", "metered")
+
+
+def day_of(now: float) -> int:
+    return int(now // DAY)
 
 
 class _Day:
     __slots__ = ("by_hour", "by_status", "models")
 
     def __init__(self) -> None:
-        self.models: dict[str, list[int]] = {}  # model id -> [requests, client errors, upstream/proxy errors]
-        self.by_hour = [0] * 24  # requests per UTC hour
-        self.by_status: dict[int, int] = {}  # status >= 400 -> answers
+        self.models: dict[str, dict[str, int]] = {}  # model id -> counter name -> count
+        self.by_hour = [0] * 24
+        self.by_status: dict[str, int] = {}  # "429" -> failed answers
+
+    def add(self, model: str, counts: Mapping[str, int]) -> None:
+        entry = self.models.get(model)
+        if entry is None:
+            if len(self.models) >= MAX_MODELS:
+                model = "other"
+            entry = self.models.setdefault(model, {})
+        for name, n in counts.items():
+            if n:
+                entry[name] = entry.get(name, 0) + n
 
 
 class UsageBook:
     def __init__(self) -> None:
-        # token name -> day number -> the day's counts
-        self._book: dict[str, dict[int, _Day]] = {}
+        self._book: dict[str, dict[str, dict[int, _Day]]] = {"token": {}, "key": {}}  # kind -> subject -> day
+        self.empty = True
 
-    def record(self, name: str, model: str | None, status: int, now: float) -> None:
-        day = int(now // DAY)
-        days = self._book.setdefault(name, {})
+    def _day(self, kind: Kind, subject: str, day: int) -> _Day:
+        days = self._book[kind].setdefault(subject, {})
         entry = days.get(day)
         if entry is None:
             entry = days[day] = _Day()
-        counts = entry.models.setdefault(model or "-", [0, 0, 0])
-        counts[0] += 1
-        entry.by_hour[int(now % DAY // HOUR)] += 1
-        if 400 <= status < 500:
-            counts[1] += 1
-        elif status >= 500:
-            counts[2] += 1
-        if status >= 400:
-            entry.by_status[status] = entry.by_status.get(status, 0) + 1
-        if len(days) > KEEP_DAYS:
-            del days[min(days)]
+            if len(days) > KEEP_DAYS:
+                del days[min(days)]
+        self.empty = False
+        return entry
 
-    def summary(self, name: str, now: float) -> dict[str, Any]:
-        """Newest day first: ``{"2026-11-30": {"requests", "client_errors", "errors", "by_model",
-        "by_hour" (24 counts, UTC), "by_status" ({"429": n}, failures only)}}``."""
-        days = self._book.get(name, {})
+    def record(self, name: str, model: str | None, status: int, now: float) -> None:
+        """An access token's answered request: its status sorts it as fine, a client error or an error."""
+        entry = self._day("token", name, day_of(now))
+        counts = {"requests": 1}
+        if status >= 400:
+            counts["client_errors" if status < 500 else "errors"] = 1
+            key = str(status)
+            entry.by_status[key] = entry.by_status.get(key, 0) + 1
+        entry.add(model or "-", counts)
+        entry.by_hour[int(now % DAY // HOUR)] += 1
+
+    def count(self, kind: Kind, subject: str, model: str | None, now: float, counts: Mapping[str, int]) -> None:
+        """Counters added to a subject's day: a key's attempt outcome, tokens an answer used."""
+        self._day(kind, subject, day_of(now)).add(model or "-", counts)
+
+    # ------------------------------------------------------------ between isolates and the ledger
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            kind: {
+                subject: {
+                    str(day): {"models": entry.models, "by_hour": entry.by_hour, "by_status": entry.by_status}
+                    for day, entry in days.items()
+                }
+                for subject, days in subjects.items()
+            }
+            for kind, subjects in self._book.items()
+        }
+
+    def merge(self, data: Any) -> None:
+        """Adds a book's ``to_json`` (another isolate's, or the ledger's stored one); skips what is malformed."""
+        if not isinstance(data, dict):
+            return
+        for kind in ("token", "key"):
+            subjects = data.get(kind)
+            if not isinstance(subjects, dict):
+                continue
+            for subject, days in subjects.items():
+                if not isinstance(days, dict):
+                    continue
+                for day, raw in days.items():
+                    if not (isinstance(day, str) and day.isdigit() and isinstance(raw, dict)):
+                        continue
+                    entry = self._day(kind, str(subject)[:64], int(day))
+                    for model, counts in _dict(raw.get("models")).items():
+                        entry.add(str(model)[:200], {str(k): v for k, v in _dict(counts).items() if _count(v)})
+                    hours = raw.get("by_hour")
+                    if isinstance(hours, list) and len(hours) == 24 and all(_count(n) for n in hours):
+                        entry.by_hour = [a + b for a, b in zip(entry.by_hour, hours, strict=True)]
+                    for status, n in _dict(raw.get("by_status")).items():
+                        if _count(n):
+                            entry.by_status[str(status)] = entry.by_status.get(str(status), 0) + n
+
+    # ------------------------------------------------------------ what the admin API shows
+
+    def summary(self, kind: Kind, subject: str) -> dict[str, Any]:
+        """Newest day first: ``{"2026-11-30": {<totals>, "by_model": {model: counters},
+        "by_hour": [24 counts, UTC], "by_status": {"429": n}}}`` (a token's days have every
+        token counter, zero or not; a key's have the outcomes it had)."""
+        days = self._book[kind].get(subject, {})
         out: dict[str, Any] = {}
         for day in sorted(days, reverse=True):
             entry = days[day]
-            models = entry.models
+            totals: dict[str, int] = dict.fromkeys(TOKEN_FIELDS, 0) if kind == "token" else {}
+            for counts in entry.models.values():
+                for name, n in counts.items():
+                    totals[name] = totals.get(name, 0) + n
+            full = kind == "token"
             out[_date(day)] = {
-                "requests": sum(c[0] for c in models.values()),
-                "client_errors": sum(c[1] for c in models.values()),
-                "errors": sum(c[2] for c in models.values()),
-                "by_model": {m: {"requests": c[0], "client_errors": c[1], "errors": c[2]} for m, c in sorted(models.items())},
+                **totals,
+                "by_model": {
+                    m: ({**dict.fromkeys(TOKEN_FIELDS, 0), **c} if full else dict(c)) for m, c in sorted(entry.models.items())
+                },
                 "by_hour": list(entry.by_hour),
-                "by_status": {str(s): n for s, n in sorted(entry.by_status.items())},
+                "by_status": dict(sorted(entry.by_status.items())),
             }
         return out
+
+    def subjects(self, kind: Kind) -> list[str]:
+        return sorted(self._book[kind])
+
+    def prune(self, now: float) -> None:
+        """Drops days older than KEEP_DAYS (the ledger's book outlives isolates)."""
+        first = day_of(now) - KEEP_DAYS + 1
+        for subjects in self._book.values():
+            for subject in list(subjects):
+                days = subjects[subject]
+                for day in [d for d in days if d < first]:
+                    del days[day]
+                if not days:
+                    del subjects[subject]
+
+
+def _dict(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 53
 
 
 def _date(day: int) -> str:

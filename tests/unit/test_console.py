@@ -83,7 +83,7 @@ def test_every_text_in_both_languages() -> None:
 
 
 def test_the_app_serves_it_without_cors_or_a_token() -> None:
-    rt = Runtime(None, None, lambda: 1_000.0, lambda work: None, lambda line: None)  # type: ignore[arg-type]
+    rt = Runtime(None, None, lambda: 1_000.0, lambda work: work.close(), lambda line: None)  # type: ignore[arg-type]
     app = App({"POE_APIKEYS": "k", "API_ACCESS_TOKENS": "sk-token-1", "ADMIN_TOKENS": "admin-1", "CORS_ORIGINS": "*"})
     answer = asyncio.run(
         app.handle(Request(method="GET", path="/admin", headers={"origin": "https://elsewhere.example"}, body=b""), rt)

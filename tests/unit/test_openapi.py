@@ -151,7 +151,7 @@ class _KV:
 def test_every_described_path_is_routed_with_the_documented_method(path: str) -> None:
     """The app answers the documented method (not 404/405), and every other method with a documented 405."""
     env = {"POE_APIKEYS": "k", "API_ACCESS_TOKENS": "sk-t", "CUSTOM_MODELS": "echo=Echo"}
-    rt = Runtime(_NoHTTP(), _KV(), lambda: 1_000.0, lambda work: None, lambda line: None)  # type: ignore[arg-type]
+    rt = Runtime(_NoHTTP(), _KV(), lambda: 1_000.0, lambda work: work.close(), lambda line: None)  # type: ignore[arg-type]
     the_app = App(env)
     item = DOC["paths"][path.replace("/echo", "/{model}") if path.endswith("/models/echo") else path]
     (method,) = (m for m in METHODS if m in item)

@@ -203,19 +203,14 @@ def test_cooldown_seconds_policy(kind, retry_after, expected):
 def test_health_names_keys_by_position_only():
     pool = KeyPool(KEYS, config())
     pool.cool_down(FakeRuntime().rt, 2, "out_of_points", 100, now=0.0)
-    pool.count(0, "answered", 10.0)
-    pool.count(0, "answered", 11.0)
-    pool.count(2, "out_of_points", 12.0)
     health = pool.health(40.0)
     assert health == {
         "configured": 4,
         "healthy": 3,
         "cooling": [{"key": "#3", "reason": "out_of_points", "seconds_left": 60}],
-        "today": [{"key": "#1", "answered": 2}, {"key": "#2"}, {"key": "#3", "out_of_points": 1}, {"key": "#4"}],
     }
     assert not any(k in json.dumps(health) for k in KEYS)
     assert pool.health(100.0)["healthy"] == 4
-    assert pool.health(86400.0 + 5)["today"][0] == {"key": "#1"}  # a new UTC day starts from zero
 
 
 # ---------------------------------------------------------------- KV sync

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from ..canonical import AnswerEvent, Batches, Failure
+from ..canonical import AnswerEvent, Batches, Failure, Finish
 from ..errors import ProxyError
 from ..http import Runtime
 
@@ -38,6 +38,8 @@ async def write_stream(batches: Batches, writer: StreamWriter, rt: Runtime, head
                     out += writer.error(ev.error)
                 else:
                     out += writer.feed(ev)
+            if batch and type(batch[-1]) is Finish and rt.meter is not None:  # an answer's Finish ends its batch
+                rt.meter.tokens(batch[-1].usage)
             if out:
                 yield out
         if head:  # an answer without a single batch: still a well-formed (empty) start

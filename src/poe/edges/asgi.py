@@ -39,6 +39,7 @@ import httpx
 
 from ..app import App
 from ..http import KeyValueStore, OutboundRequest, Passthrough, Request, Runtime, UpstreamResponse, relay
+from ..ledger import LocalLedger
 from ..settings import ENV_NAMES
 from .sqlite_kv import SqliteKV
 
@@ -108,6 +109,8 @@ class ProxyASGI:
         self.env = dict(env)
         self.app = App(self.env)  # one per server: settings, catalogue and pool parsed once
         self.kv: KeyValueStore = kv if kv is not None else MemoryKV()
+        # the server is one process: its ledger is exact, and saved with the rest of the state
+        self.ledger = LocalLedger(time.time, self.kv, save_seconds=self.app.cfg.usage_flush_seconds)
         self._http: HttpxClient | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._log = log
@@ -117,6 +120,7 @@ class ProxyASGI:
         """Finish the deferred work (cool-downs being written to the store), then close."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=5)
+        await self.ledger.flush()
         if self._http is not None:
             await self._http.aclose()
             self._http = None
@@ -154,7 +158,7 @@ class ProxyASGI:
             self._http = HttpxClient()
         app = self.app
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        rt = Runtime(http=self._http, kv=self.kv, clock=time.time, defer=self._defer, log=self._print)
+        rt = Runtime(http=self._http, kv=self.kv, clock=time.time, defer=self._defer, log=self._print, ledger=self.ledger)
         req = Request(method=scope["method"], path=scope["path"], headers=headers, query=scope.get("query_string", b"").decode())
         resp = await app.refuse_unread(req, rt)  # no token, no body read
         if resp is None:
@@ -185,7 +189,7 @@ class ProxyASGI:
         """One scheduled pass (the timer's; tests call it directly)."""
         if self._http is None:
             self._http = HttpxClient()
-        rt = Runtime(http=self._http, kv=self.kv, clock=time.time, defer=self._defer, log=self._print)
+        rt = Runtime(http=self._http, kv=self.kv, clock=time.time, defer=self._defer, log=self._print, ledger=self.ledger)
         await self.app.scheduled(rt)
 
     async def _every(self, seconds: float) -> None:

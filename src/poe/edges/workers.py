@@ -5,6 +5,8 @@
   body is read chunk by chunk from its ``ReadableStream`` only if the core reads
   it, else handed to the client as it is (``Passthrough``).
 * ``JsKV``: the Workers KV binding as a ``KeyValueStore``.
+* ``Ledger``: the Durable Object that holds the deployment's counts (``ledger.py``), and
+  ``JsLedger``, an isolate's way to it (binding ``POE_LEDGER``: one RPC per call).
 * ``scheduled``: the Cron Trigger's handler, one ``App.scheduled`` pass (model list, balances).
 * ``serve``: JS request -> core ``Request``; core ``Response`` -> JS ``Response``.
   A body the core writes in Python goes through a ``TransformStream`` pumped by a
@@ -30,12 +32,17 @@ from urllib.parse import urlsplit
 
 import js  # type: ignore[import-not-found]
 from pyodide.ffi import create_proxy, to_js  # type: ignore[import-not-found]
+from workers import DurableObject  # type: ignore[import-not-found]
 
 from ..app import App
 from ..http import OutboundRequest, Passthrough, Request, Response, Runtime, UpstreamResponse
+from ..ledger import LedgerState
 from ..settings import ENV_NAMES
 
-__all__ = ["JsFetchClient", "JsKV", "scheduled", "serve"]
+__all__ = ["JsFetchClient", "JsKV", "JsLedger", "Ledger", "scheduled", "serve"]
+
+LEDGER_NAME = "ledger"  # the one object of the namespace
+SAVE_MS = 2000  # a changed ledger is saved to its storage within this (an alarm), not on every call
 
 
 def _js_obj(value: dict[str, Any]) -> Any:
@@ -99,6 +106,49 @@ class JsKV:
             await self._binding.put(key, value)
 
 
+class JsLedger:
+    """The ``POE_LEDGER`` Durable Object as a ``LedgerStore``."""
+
+    scope = "the deployment (Durable Object POE_LEDGER)"
+
+    def __init__(self, namespace: Any) -> None:
+        self._namespace = namespace
+
+    async def call(self, request: str) -> str:
+        stub = self._namespace.getByName(LEDGER_NAME)  # a stub per call: stubs belong to the request that made them
+        return str(await stub.call(request))
+
+
+class Ledger(DurableObject):  # type: ignore[misc]
+    """The Durable Object: ``LedgerState`` in memory, saved to its storage by an alarm after changes."""
+
+    def __init__(self, ctx: Any, env: Any) -> None:
+        super().__init__(ctx, env)
+        self.storage = ctx.storage
+        self.state: LedgerState | None = None
+        self.alarm_set = False
+
+    async def call(self, request: str) -> str:
+        state = self.state
+        if state is None:  # first call since the object woke: what it saved
+            saved = await self.storage.get("ledger")
+            state = self.state = LedgerState(saved if isinstance(saved, str) else None)
+        try:
+            parsed = json.loads(request)
+        except ValueError:
+            return "{}"
+        out, changed = state.handle(parsed, time.time())
+        if changed and not self.alarm_set:
+            self.alarm_set = True
+            await self.storage.setAlarm(time.time() * 1000 + SAVE_MS)
+        return json.dumps(out, separators=(",", ":"))
+
+    async def alarm(self, _info: Any = None) -> None:
+        self.alarm_set = False
+        if self.state is not None:
+            await self.storage.put("ledger", self.state.dump())
+
+
 def _log(line: str) -> None:
     print(f"[poe-proxy] {line}", file=sys.stdout)
 
@@ -115,6 +165,8 @@ class _Isolate:
         self.app = App(values)
         binding = getattr(env, "POE_KV", None)
         self.kv = JsKV(binding) if binding is not None else None
+        namespace = getattr(env, "POE_LEDGER", None)
+        self.ledger = JsLedger(namespace) if namespace is not None else None
         self.http = JsFetchClient()
 
 
@@ -244,7 +296,7 @@ async def _serve(request: Any, env: Any, ctx: Any) -> Any:
     iso = _ISOLATE
     app = iso.app
     js_request = request.js_object
-    rt = Runtime(http=iso.http, kv=iso.kv, clock=time.time, defer=_defer(ctx), log=_log)
+    rt = Runtime(http=iso.http, kv=iso.kv, clock=time.time, defer=_defer(ctx), log=_log, ledger=iso.ledger)
     method = str(js_request.method).upper()  # the raw string: any method, no enum to fail on
     url = urlsplit(str(js_request.url))
     headers = _headers(js_request.headers)
@@ -276,7 +328,7 @@ async def scheduled(controller: Any, env: Any, ctx: Any) -> None:
         if _ISOLATE is None:
             _ISOLATE = _Isolate(env)
         iso = _ISOLATE
-        rt = Runtime(http=iso.http, kv=iso.kv, clock=time.time, defer=_defer(ctx), log=_log)
+        rt = Runtime(http=iso.http, kv=iso.kv, clock=time.time, defer=_defer(ctx), log=_log, ledger=iso.ledger)
         await iso.app.scheduled(rt)
     except Exception as exc:  # the pass logs its own failures; this is the edge's
         _log(f"scheduled pass failed at the edge: {type(exc).__name__}")

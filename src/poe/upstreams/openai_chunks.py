@@ -19,7 +19,7 @@ from ..estimate import TokenCounter, estimate_prompt_tokens
 from ..pool import snippet
 from ..sse import SSEEvent
 
-__all__ = ["ChunkReader", "chat_body", "is_claude", "refused_fields", "upstream_tool_name"]
+__all__ = ["ChunkReader", "chat_body", "is_claude", "refused_fields", "upstream_tool_name", "usage_of"]
 
 THINKING_BUDGET_MAX = 31999  # Poe's declared range for Claude bots' thinking_budget
 # Fields the proxy adds or passes on for a translated client that Poe may refuse for one bot (a bot
@@ -158,7 +158,7 @@ class ChunkReader:
             raise UpstreamError(f"Poe stopped the answer: {snippet(str(message))}")
         usage = chunk.get("usage")
         if isinstance(usage, dict):
-            self.usage = _usage(usage)
+            self.usage = usage_of(usage)
         out: list[AnswerEvent] = []
         choices = chunk.get("choices")
         for choice in choices if isinstance(choices, list) else ():
@@ -226,7 +226,10 @@ class ChunkReader:
         return finish_reason(self.finish_reason, self._called)
 
 
-def _usage(raw: dict[str, Any]) -> Usage:
+def usage_of(raw: Any) -> Usage:
+    """Poe's ``usage`` object (zeros for what it leaves out)."""
+    raw = raw if isinstance(raw, dict) else {}
+
     def num(obj: Any, key: str) -> int:
         value = obj.get(key) if isinstance(obj, dict) else None
         return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0

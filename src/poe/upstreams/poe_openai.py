@@ -30,7 +30,7 @@ from ..pool import AttemptFailed, KeyPool, Opened, open_with_failover, read_head
 from ..settings import Config
 from ..sse import SSEEvent
 from .event_stream import EventStream, read_answer
-from .openai_chunks import ChunkReader, chat_body, refused_fields
+from .openai_chunks import ChunkReader, chat_body, refused_fields, usage_of
 
 __all__ = [
     "MAX_ANSWER_BYTES",
@@ -138,7 +138,10 @@ async def complete(rt: Runtime, cfg: Config, pool: KeyPool, data: bytes) -> dict
         obj = json.loads(raw)
     except ValueError:
         raise UpstreamError("Poe's answer is not valid JSON.") from None
-    return normalise_completion(obj)
+    obj = normalise_completion(obj)
+    if rt.meter is not None:
+        rt.meter.tokens(usage_of(obj.get("usage")))
+    return obj
 
 
 # ---------------------------------------------------------------- translated answers
