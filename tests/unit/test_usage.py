@@ -63,7 +63,15 @@ def test_books_merge_to_the_sum_of_their_counts() -> None:
 
 def test_merge_skips_what_is_malformed() -> None:
     book = UsageBook()
-    book.merge({"token": {"x": {"1": {"models": {"m": {"requests": -1, "errors": True, "ok": 2}}, "by_hour": [1], "by_status": {"500": "x"}}}}})
+    book.merge(
+        {
+            "token": {
+                "x": {
+                    "1": {"models": {"m": {"requests": -1, "errors": True, "ok": 2}}, "by_hour": [1], "by_status": {"500": "x"}}
+                }
+            }
+        }
+    )
     book.merge({"token": {"x": {"day": {}}}, "key": [1, 2]})
     book.merge("nonsense")
     assert book.to_json()["token"]["x"]["1"]["models"] == {"m": {"ok": 2}}
