@@ -9,6 +9,7 @@ when the state is thrown away; the contract tests pass against the running serve
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -24,7 +25,16 @@ import pytest
 
 from demo.upstream import DEMO_MODELS
 from tests.conftest import proxy_defaults
-from tests.support import ACCESS_TOKEN, ROOT, ServerThread, free_port, reset_upstream_stats, upstream_stats
+from tests.support import (
+    ACCESS_TOKEN,
+    ADMIN_TOKEN,
+    ROOT,
+    ServerThread,
+    admin_status,
+    free_port,
+    reset_upstream_stats,
+    upstream_stats,
+)
 
 BIN = Path(sys.executable).parent
 HEADERS = {"authorization": f"Bearer {ACCESS_TOKEN}"}
@@ -138,6 +148,22 @@ def test_cool_downs_survive_a_restart(tmp_path: Path, upstream: ServerThread, mo
         stats = uses(server.url, upstream.url, 4)
         assert stats.get(BUSY) == 1, stats
         assert "state in memory" in (tmp_path / "poe-proxy.log").read_text()
+
+
+def test_usage_and_daily_limits_survive_a_restart(tmp_path: Path, upstream: ServerThread) -> None:
+    alice = "sk-alice-restart-0123456789"
+    policies = json.dumps({"alice": {"token": alice, "rpd": 3}})
+    write_config(tmp_path, upstream.url, [GOOD], ADMIN_TOKENS=f'"{ADMIN_TOKEN}"', TOKEN_POLICIES=f"'{policies}'")
+    ask = {"headers": {"authorization": f"Bearer {alice}"}, "json": ASK, "timeout": 10}
+    with running(tmp_path) as server:
+        assert [httpx.post(f"{server.url}/v1/chat/completions", **ask).status_code for _ in range(2)] == [200, 200]
+    with running(tmp_path) as server:  # a new process on the same state file
+        codes = [httpx.post(f"{server.url}/v1/chat/completions", **ask).status_code for _ in range(2)]
+        assert codes == [200, 429], "the day's count started from zero after the restart"
+        token = next(t for t in admin_status(server.url)["tokens"] if t["name"] == "alice")
+        day = token["usage"][time.strftime("%Y-%m-%d", time.gmtime())]
+        assert day["requests"] == 4 and day["by_status"] == {"429": 1} and day["metered"] == 3
+        assert admin_status(server.url)["counted_in"] == "this process"
 
 
 def test_state_file_from_config_and_environment(tmp_path: Path, upstream: ServerThread) -> None:

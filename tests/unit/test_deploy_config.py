@@ -83,6 +83,10 @@ def test_the_deploy_config_is_wrangler_toml_with_the_namespace_id() -> None:
     assert TOML["env"]["production"]["kv_namespaces"][0]["id"] == "0" * 32, "the parsed wrangler.toml must stay untouched"
     # wrangler.toml as shipped has no route: workers.dev, whose address only wrangler's output tells
     assert "routes" not in production(config) and url is None
+    # the ledger's Durable Object: bound in production too (bindings are not inherited), its class migrated once
+    ledger = {"name": "POE_LEDGER", "class_name": "Ledger"}
+    assert config["durable_objects"]["bindings"] == [ledger] and production(config)["durable_objects"]["bindings"] == [ledger]
+    assert config["migrations"] == [{"tag": "v1", "new_sqlite_classes": ["Ledger"]}]
 
 
 def test_custom_domain_variable() -> None:
