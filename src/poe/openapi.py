@@ -653,6 +653,14 @@ HEALTH = closed(
     {"status": enum("ok", "misconfigured"), "version": string(), "configured": boolean()},
     description="Public: whether the proxy is up and configured; nothing about keys, tokens or errors.",
 )
+USAGE_DAYS = obj(
+    {},
+    description=(
+        "Per UTC day (`2026-11-30`, newest first): counters (a token's: `requests`, `client_errors`, `errors`, "
+        "`input_tokens`, `output_tokens`, `metered`; a key's: `answered` and failures by class, with the tokens "
+        "of its answers), `by_model` (the same per model), `by_hour` (24 counts, UTC) and `by_status` (failed answers)."
+    ),
+)
 ADMIN_STATUS = obj(
     {
         "status": enum("ok", "misconfigured"),
@@ -664,17 +672,27 @@ ADMIN_STATUS = obj(
                 "cooling": array(closed({"key": string(pattern="^#[0-9]+$"), "reason": string(), "seconds_left": integer()})),
                 "today": array(
                     obj({"key": string(pattern="^#[0-9]+$")}),
-                    description="Per key, this isolate's attempts today: `answered`, and failures by class.",
+                    description="Per key, the attempts today: `answered`, and failures by class.",
                 ),
+                "usage": array(closed({"key": string(pattern="^#[0-9]+$"), "days": USAGE_DAYS})),
             },
             description="The key pool by position (`#2`), never the keys.",
         ),
         "tokens": array(
-            obj({"name": string(), "models": array(string()), "limits": nullable(JSON_OBJECT), "now": JSON_OBJECT}),
+            obj(
+                {
+                    "name": string(),
+                    "models": array(string()),
+                    "limits": nullable(JSON_OBJECT),
+                    "now": closed({"requests_this_minute": integer(0), "requests_today": integer(0), "open": integer(0)}),
+                    "usage": USAGE_DAYS,
+                }
+            ),
             description="Each access token by name (never the token): model scope, limits, counts, usage.",
         ),
         "catalogue": JSON_OBJECT,
         "config_error": nullable(string()),
+        "counted_in": string(),
     },
 )
 
