@@ -99,6 +99,8 @@ I18N: dict[str, dict[str, str]] = {
         "col_requests": "Requests",
         "col_cerr": "Client errors",
         "col_err": "Errors",
+        "col_in": "Tokens in",
+        "col_out": "Tokens out",
         "no_usage": "No requests today.",
         "cat_h": "Catalogue",
         "cat_models": "Models",
@@ -226,6 +228,8 @@ I18N: dict[str, dict[str, str]] = {
         "col_requests": "请求",
         "col_cerr": "客户端错误",
         "col_err": "错误",
+        "col_in": "输入 token",
+        "col_out": "输出 token",
         "no_usage": "今日还没有请求。",
         "cat_h": "模型目录",
         "cat_models": "模型数",
@@ -597,11 +601,12 @@ function renderTokens() {
       h("p", {"data-today": "", text: t("today_sum", {r: num(u.requests || 0), c: num(u.client_errors || 0), e: num(u.errors || 0)})}),
       chart(tok.usage),
       models.length ? h("div", {class: "scroll"}, h("table", {},
-        h("thead", {}, h("tr", {}, [t("col_model"), t("col_requests"), t("col_cerr"), t("col_err")].map((x, i) =>
+        h("thead", {}, h("tr", {}, [t("col_model"), t("col_requests"), t("col_cerr"), t("col_err"), t("col_in"), t("col_out")].map((x, i) =>
           h("th", {scope: "col", class: i ? "n" : null, text: x})))),
         h("tbody", {}, models.map(([m, c]) => h("tr", {}, h("td", {text: m === "-" ? "(" + t("unknown") + ")" : m}),
           h("td", {class: "n", text: num(c.requests)}), h("td", {class: "n", text: num(c.client_errors)}),
-          h("td", {class: "n", text: num(c.errors)})))))) : h("p", {class: "muted", text: t("no_usage")}));
+          h("td", {class: "n", text: num(c.errors)}), h("td", {class: "n", text: num(c.input_tokens || 0)}),
+          h("td", {class: "n", text: num(c.output_tokens || 0)})))))) : h("p", {class: "muted", text: t("no_usage")}));
   }) : [h("p", {text: t("no_tokens")})]));
 }
 function renderCatalogue() {

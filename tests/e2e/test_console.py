@@ -195,6 +195,13 @@ def test_pool_cools_a_key_and_usage_counts_up(browser: Browser, console_proxy: P
     expect(chart.locator("rect")).to_have_count(24)
     assert float(chart.locator("rect").last.get_attribute("height") or 0) > 0  # this hour's bar
     expect(card.locator("tbody tr").first).to_contain_text("echo")
+    # the tokens of the answers, as the admin API has them (Poe's counts or the proxy's estimates)
+    token_1 = next(t for t in admin_status(proxy.url)["tokens"] if t["name"] == "token-1")
+    echo = token_1["usage"][time.strftime("%Y-%m-%d", time.gmtime())]["by_model"]["echo"]
+    assert echo["input_tokens"] > 0 and echo["output_tokens"] > 0
+    cells = card.locator("tbody tr").first.locator("td")
+    expect(cells.nth(4)).to_have_text(f"{echo['input_tokens']:,}")
+    expect(cells.nth(5)).to_have_text(f"{echo['output_tokens']:,}")
 
     # a token with limits shows them as meters; one over its scope counts as a client error by class
     assert chat(proxy, ALICE, model="gpt-4o").status_code == 403
