@@ -36,6 +36,7 @@ __all__ = ["Admission", "IsolateBooks", "LedgerState", "LedgerStore", "Limiter",
 
 DAY = 86400.0
 LEDGER_KEY = "poe-proxy:ledger"  # where a saved ledger is kept (the self-hosted state file)
+MAX_SAVED_BYTES = 1_500_000
 LEASE_SECONDS = 900.0  # an open stream whose end was never reported (its isolate died) stops counting after this
 
 
@@ -156,8 +157,12 @@ class LedgerState:
                 self.limiter.load(data.get("limits"))
                 self.usage.merge(data.get("usage"))
 
-    def dump(self) -> str:
-        return json.dumps({"limits": self.limiter.to_json(), "usage": self.usage.to_json()}, separators=(",", ":"))
+    def dump(self, now: float | None = None) -> str:
+        """The state as JSON; past MAX_SAVED_BYTES (a Durable Object's value holds 2 MB) older days go first."""
+        while True:
+            out = json.dumps({"limits": self.limiter.to_json(), "usage": self.usage.to_json()}, separators=(",", ":"))
+            if len(out) <= MAX_SAVED_BYTES or now is None or not self.usage.prune(now, keep_days=self.usage.days_kept(now) - 1):
+                return out
 
     def handle(self, request: Any, now: float) -> tuple[dict[str, Any], bool]:
         """The answer to a call, and whether the state changed (to be saved)."""
@@ -283,9 +288,9 @@ class IsolateBooks:
 
     async def _flush_later(self, log: Callable[[str], None]) -> None:
         try:
-            if self._flush_seconds > 0:
-                await asyncio.sleep(self._flush_seconds)
-            if not self.pending.empty:
+            while not self.pending.empty:  # counts recorded during a call go with the next one
+                if self._flush_seconds > 0:
+                    await asyncio.sleep(self._flush_seconds)
                 await self.call({})
         except Exception as exc:  # the ledger unreachable: the counts wait for the next call
             log(f"ledger call failed ({type(exc).__name__})")

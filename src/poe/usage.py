@@ -144,16 +144,24 @@ class UsageBook:
     def subjects(self, kind: Kind) -> list[str]:
         return sorted(self._book[kind])
 
-    def prune(self, now: float) -> None:
-        """Drops days older than KEEP_DAYS (the ledger's book outlives isolates)."""
-        first = day_of(now) - KEEP_DAYS + 1
+    def prune(self, now: float, keep_days: int = KEEP_DAYS) -> bool:
+        """Drops days older than ``keep_days`` (at least today is kept); True if anything went."""
+        first = day_of(now) - max(1, keep_days) + 1
+        dropped = False
         for subjects in self._book.values():
             for subject in list(subjects):
                 days = subjects[subject]
                 for day in [d for d in days if d < first]:
                     del days[day]
+                    dropped = True
                 if not days:
                     del subjects[subject]
+        return dropped
+
+    def days_kept(self, now: float) -> int:
+        """How many days back the oldest kept day lies (1: today only)."""
+        days = [d for subjects in self._book.values() for ds in subjects.values() for d in ds]
+        return day_of(now) - min(days) + 1 if days else 0
 
 
 def _dict(value: Any) -> dict[Any, Any]:

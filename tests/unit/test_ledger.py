@@ -133,3 +133,17 @@ async def test_a_saved_ledger_comes_back_from_the_state_file(tmp_path) -> None:
     out = json.loads(await second.call(json.dumps({"admit": {"name": "alice", "rpd": 1}})))
     assert "1 requests per day" in out["refused"]["message"]
     kv.close()
+
+
+def test_a_saved_ledger_too_large_drops_its_oldest_days_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    import poe.ledger
+
+    state = LedgerState()
+    for d in range(5):
+        for m in range(40):
+            state.usage.record("alice", f"model-{m:03d}", 200, T0 - d * 86400)
+    full = len(state.dump(T0))
+    monkeypatch.setattr(poe.ledger, "MAX_SAVED_BYTES", full // 2)
+    saved = LedgerState(state.dump(T0))
+    days = saved.usage.summary("token", "alice")
+    assert 1 <= len(days) < 5 and max(days) == max(state.usage.summary("token", "alice"))  # today stays

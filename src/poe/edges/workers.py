@@ -146,7 +146,7 @@ class Ledger(DurableObject):  # type: ignore[misc]
     async def alarm(self, _info: Any = None) -> None:
         self.alarm_set = False
         if self.state is not None:
-            await self.storage.put("ledger", self.state.dump())
+            await self.storage.put("ledger", self.state.dump(time.time()))
 
 
 def _log(line: str) -> None:
