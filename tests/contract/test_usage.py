@@ -107,3 +107,45 @@ def test_limits_and_usage_outlive_the_isolate(proxies: ProxyFactory, tmp_path: P
     alice = next(t for t in admin_status(second.url)["tokens"] if t["name"] == "alice")
     assert alice["now"]["requests_today"] == 3
     assert today(alice["usage"])["requests"] == 4 and today(alice["usage"])["by_status"] == {"429": 1}
+
+
+@pytest.mark.e2e
+def test_a_worker_without_the_ledger_binding_counts_per_isolate(proxies: ProxyFactory, tmp_path: Path) -> None:
+    """A fork that dropped the Durable Object from wrangler.toml still serves, limits and counts (in its isolate)."""
+    import re
+    import shutil
+
+    from tests.support import ROOT, WranglerDev
+
+    shutil.copytree(ROOT / "src", tmp_path / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    toml = (ROOT / "wrangler.toml").read_text()
+    toml = re.sub(
+        r"\[\[(env\.production\.)?durable_objects\.bindings\]\]\nname = \"POE_LEDGER\"\nclass_name = \"Ledger\"\n", "", toml
+    )
+    toml = re.sub(r"\[\[migrations\]\]\ntag = \"v1\"\nnew_sqlite_classes = \[\"Ledger\"\]\n", "", toml)
+    assert "POE_LEDGER" not in toml and "migrations" not in toml
+    (tmp_path / "wrangler.toml").write_text(toml)
+    env = {**proxies.defaults(), "TOKEN_POLICIES": json.dumps({"alice": {"token": ALICE, "rpm": 2}})}
+    secret_names = ("POE_APIKEYS", "API_ACCESS_TOKENS", "ADMIN_TOKENS", "TOKEN_POLICIES")
+    worker = WranglerDev(
+        secrets={k: v for k, v in env.items() if k in secret_names},
+        variables={k: v for k, v in env.items() if k not in secret_names},
+        state_dir=tmp_path / "state",
+        workdir=tmp_path,
+    ).start()
+    try:
+        proxy = Proxy("workerd", worker.url, worker)
+        for _ in range(2):
+            post(proxy, "/v1/chat/completions", {"model": "echo", "messages": HELLO})
+        over = httpx.post(
+            f"{proxy.url}/v1/chat/completions",
+            json={"model": "echo", "messages": HELLO},
+            headers={"authorization": f"Bearer {ALICE}"},
+            timeout=30,
+        )
+        assert over.status_code == 429
+        status = admin_status(proxy.url)
+        assert status["counted_in"] == "this isolate"
+        assert today(status["tokens"][0]["usage"])["requests"] == 3
+    finally:
+        worker.stop()
