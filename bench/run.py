@@ -65,6 +65,9 @@ BENCH = ROOT / "bench"
 DEFAULT_JSON = BENCH / "results" / "latest.json"
 DEFAULT_LITELLM = BENCH / ".venv-litellm" / "bin" / "litellm"
 ACCESS_TOKEN = "sk-bench-access-token-0123456789"
+# a token with limits too high to reach: its requests take the ledger's round trip (the Durable Object)
+LIMITED_TOKEN = "sk-bench-limited-token-0123456789"
+LIMITED = "wk-openai limited"
 PROMPT = "Hello from the benchmark!"
 MODES = ("openai", "bot")
 DOORS = ("messages", "responses")  # the translating doors measured beside chat: Anthropic Messages, OpenAI Responses
@@ -657,7 +660,11 @@ def start_all(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) 
             ["src", "wrangler.toml"],
             tmp / f"wk-{mode}",
             {**proxy_vars, "POE_PROTOCOL": mode},
-            {"POE_APIKEYS": poe_key(f"wk-{mode}"), "API_ACCESS_TOKENS": ACCESS_TOKEN},
+            {
+                "POE_APIKEYS": poe_key(f"wk-{mode}"),
+                "API_ACCESS_TOKENS": ACCESS_TOKEN,
+                "TOKEN_POLICIES": json.dumps({"bench": {"token": LIMITED_TOKEN, "rpm": 10**9, "rpd": 10**9}}),
+            },
             "/health",
         )
     for floor, directory in (("py", "python"), ("js", "js")):
@@ -789,6 +796,8 @@ def build_scenarios(setup: Setup, door_every: int = 1) -> list[Scenario]:
 
     def chat(key: str, title: str, bot: str, message: str, stream: bool, expected: str) -> Scenario:
         cols = [proxy_column(s, bot, message, stream) for s in proxies]
+        if "wk-openai" in proxies:  # the same requests with a limited token: the ledger's call added
+            cols.append(dataclasses.replace(proxy_column("wk-openai", bot, message, stream), key=LIMITED, auth=LIMITED_TOKEN))
         if "litellm" in have and oa:
             cols.append(proxy_column("litellm", bot, message, stream))
         if oa:
@@ -1406,6 +1415,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("wk-openai", "asgi-openai", "wk-bot", "asgi-bot", "litellm"):
         if name in servers:
             targets[name] = "openai, passthrough" if name.endswith("openai") else "bot, translated"
+    if any(LIMITED in sc.results for sc in scenarios.values()):
+        targets[LIMITED] = "openai, passthrough (token with rpm and rpd)"
     if "litellm" in servers:
         targets["litellm"] = "openai (LiteLLM)"
     for door in DOORS:

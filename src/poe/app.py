@@ -288,7 +288,7 @@ class App:
             if isinstance(body, bytes):
                 rt.defer(books.release(caller.name, rt.log))
             else:  # the token's stream is open until its last byte: counted till then (a passthrough too)
-                stream = relay(body.upstream) if isinstance(body, Passthrough) else body
+                stream = relay(body) if isinstance(body, Passthrough) else body
                 body = _released(stream, lambda: rt.defer(books.release(caller.name, rt.log)))
         return Response(resp.status, (*resp.headers, *headers), body) if headers or body is not resp.body else resp
 

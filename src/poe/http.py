@@ -8,9 +8,14 @@ body is bytes, an async iterator of bytes (Python writes every chunk), or a
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+
+from .meter import HEAD_BYTES as HEAD
+from .meter import TAIL_BYTES as TAIL
+from .meter import Ends
 
 if TYPE_CHECKING:  # types only: the core's modules import this one
     from .ledger import LedgerStore
@@ -59,9 +64,11 @@ class UpstreamResponse:
 
 @dataclass(frozen=True, slots=True)
 class Passthrough:
-    """An upstream body sent to the client untouched."""
+    """An upstream body sent to the client untouched; ``ends`` (if set) gets its first and last bytes
+    once it has ended (see ``meter.py``): the edge keeps them without running Python per chunk."""
 
     upstream: UpstreamResponse
+    ends: Ends | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +104,24 @@ class Runtime:
     meter: Meter | None = None  # the request's usage account (set by the app for client requests)
 
 
-async def relay(upstream: UpstreamResponse) -> AsyncIterator[bytes]:
-    """An upstream body read in Python (a ``Passthrough`` an edge or the app must watch); closed however the copy ends."""
+async def relay(body: Passthrough) -> AsyncIterator[bytes]:
+    """A passed-through body read in Python (one an edge or the app must watch); closed however the copy
+    ends; its ends handed to ``body.ends`` if it ended whole."""
+    upstream, ends = body.upstream, body.ends
+    head = b""
+    tail: deque[bytes] = deque()
+    kept = 0
     try:
         async for chunk in upstream.body:
             yield chunk
+            if ends is not None:
+                if len(head) < HEAD:
+                    head += chunk[: HEAD - len(head)]
+                tail.append(chunk)
+                kept += len(chunk)
+                while kept - len(tail[0]) >= TAIL:
+                    kept -= len(tail.popleft())
     finally:
         await upstream.close()
+    if ends is not None:
+        ends(head, b"".join(tail)[-TAIL:])

@@ -37,27 +37,48 @@ def today(usage: dict[str, Any]) -> dict[str, Any]:
     return dict(usage.get(day, {}))
 
 
+def sse_data(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: {")]
+
+
 @pytest.mark.parametrize("target", TARGETS)
 def test_usage_per_token_and_key_with_the_tokens_the_client_saw(proxies: ProxyFactory, target: str) -> None:
     env = {**proxies.defaults(), "POE_APIKEYS": ",".join(KEYS), "TOKEN_POLICIES": json.dumps({"alice": {"token": ALICE}})}
     proxy = proxies.start(target, env)
-    seen_in = seen_out = 0
+    seen: dict[str, list[int]] = {}  # model -> [input, output] the client was told
+
+    def saw(model: str, tokens_in: int, tokens_out: int) -> None:
+        entry = seen.setdefault(model, [0, 0])
+        entry[0] += tokens_in
+        entry[1] += tokens_out
+
     chat = post(proxy, "/v1/chat/completions", {"model": "echo", "messages": HELLO}).json()["usage"]
-    seen_in, seen_out = seen_in + chat["prompt_tokens"], seen_out + chat["completion_tokens"]
+    saw("echo", chat["prompt_tokens"], chat["completion_tokens"])
     message = post(proxy, "/v1/messages", {"model": "gpt-4o", "max_tokens": 50, "messages": HELLO}).json()["usage"]
-    seen_in, seen_out = seen_in + message["input_tokens"], seen_out + message["output_tokens"]
+    saw("gpt-4o", message["input_tokens"], message["output_tokens"])
+    # a stream that asks for usage: metered whether translated (bot mode) or passed through (openai mode,
+    # where the proxy reads only its last bytes, once it has ended)
     stream = {"model": "echo", "stream": True, "stream_options": {"include_usage": True}, "messages": HELLO}
-    frames = [
-        json.loads(line[6:])
-        for line in post(proxy, "/v1/chat/completions", stream).text.splitlines()
-        if line.startswith("data: {")
-    ]
-    streamed = next(f["usage"] for f in frames if f.get("usage"))
-    passthrough = proxy.mode == "openai"  # Poe's stream went to the client untouched: the proxy did not read it
-    if not passthrough:
-        seen_in, seen_out = seen_in + streamed["prompt_tokens"], seen_out + streamed["completion_tokens"]
+    streamed = next(f["usage"] for f in sse_data(post(proxy, "/v1/chat/completions", stream).text) if f.get("usage"))
+    saw("echo", streamed["prompt_tokens"], streamed["completion_tokens"])
+    native = proxy.mode == "openai"  # Claude through /v1/messages: Poe's own Anthropic answer, passed through
+    if native:
+        claude = {"model": "claude-sonnet-4.5", "max_tokens": 50, "messages": HELLO}
+        whole = post(proxy, "/v1/messages", claude).json()["usage"]
+        events = sse_data(post(proxy, "/v1/messages", {**claude, "stream": True}).text)
+        start = next(e["message"]["usage"] for e in events if e["type"] == "message_start")
+        delta = next(e["usage"] for e in events if e["type"] == "message_delta")
+        for usage in (whole, {**start, "output_tokens": delta["output_tokens"]}):
+            parts = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+            saw("claude-sonnet-4.5", sum(usage.get(k) or 0 for k in parts), usage["output_tokens"])
+    # a stream that did not ask: counted, but in openai mode nothing in it says its tokens (bot mode
+    # translates it, so the proxy knows them)
+    post(proxy, "/v1/chat/completions", {**stream, "stream_options": None})
+    unmetered = 1 if proxy.mode == "openai" else 0
+    if not unmetered:  # translated: the proxy counted what it wrote, the same as the stream that asked
+        saw("echo", streamed["prompt_tokens"], streamed["completion_tokens"])
     post(proxy, "/v1/chat/completions", {"model": "echo", "messages": HELLO}, token=ACCESS_TOKEN)
-    assert seen_in > 0 and seen_out > 0
+    assert all(tokens_in > 0 and tokens_out > 0 for tokens_in, tokens_out in seen.values()), seen
 
     status = admin_status(proxy.url)
     text = json.dumps(status)
@@ -65,19 +86,22 @@ def test_usage_per_token_and_key_with_the_tokens_the_client_saw(proxies: ProxyFa
         assert secret not in text
     tokens = {t["name"]: t for t in status["tokens"]}
     alice = today(tokens["alice"]["usage"])
-    assert alice["requests"] == 3 and alice["errors"] == 0 and alice["client_errors"] == 0
-    assert alice["metered"] == (2 if passthrough else 3)
-    assert (alice["input_tokens"], alice["output_tokens"]) == (seen_in, seen_out)
-    assert alice["by_model"]["echo"]["requests"] == 2 and alice["by_model"]["gpt-4o"]["requests"] == 1
-    assert alice["by_model"]["gpt-4o"]["output_tokens"] == message["output_tokens"]
+    requests = 6 if native else 4
+    assert alice["requests"] == requests and alice["errors"] == 0 and alice["client_errors"] == 0
+    assert alice["metered"] == requests - unmetered
+    by_model = alice["by_model"]
+    assert {m: [c["input_tokens"], c["output_tokens"]] for m, c in by_model.items()} == seen
+    assert (alice["input_tokens"], alice["output_tokens"]) == tuple(map(sum, zip(*seen.values(), strict=True)))
+    assert (by_model["echo"]["requests"], by_model["gpt-4o"]["requests"]) == (3, 1)
     assert today(tokens["token-1"]["usage"])["requests"] == 1
 
     keys = status["keys"]
     assert keys["today"][0] == {"key": "#1", "invalid_key": 1}  # tried once, then cooling
-    assert keys["today"][1]["key"] == "#2" and keys["today"][1]["answered"] == 4
+    assert keys["today"][1]["key"] == "#2" and keys["today"][1]["answered"] == requests + 1
     good = today(keys["usage"][1]["days"])
-    assert good["by_model"]["echo"]["answered"] == 3 and good["by_model"]["gpt-4o"]["answered"] == 1
-    assert good["output_tokens"] >= seen_out  # alice's answers and token-1's went through this key
+    assert good["by_model"]["echo"]["answered"] == 4 and good["by_model"]["gpt-4o"]["answered"] == 1
+    if native:
+        assert good["by_model"]["claude-sonnet-4.5"]["output_tokens"] == seen["claude-sonnet-4.5"][1]
     if proxy.kind == "workerd":
         assert "Durable Object" in status["counted_in"]
 

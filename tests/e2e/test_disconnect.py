@@ -25,6 +25,11 @@ def events(base: str) -> dict[str, int]:
 STORY = [{"role": "user", "content": "0.3"}]
 DOORS = {
     "chat": ("/v1/chat/completions", {"model": "slowstory", "stream": True, "messages": STORY}),
+    # asks for usage: in openai mode the passed-through body is teed to read its usage at the end
+    "chat with usage": (
+        "/v1/chat/completions",
+        {"model": "slowstory", "stream": True, "stream_options": {"include_usage": True}, "messages": STORY},
+    ),
     "messages": ("/v1/messages", {"model": "slowstory", "stream": True, "max_tokens": 4000, "messages": STORY}),
     "responses": ("/v1/responses", {"model": "slowstory", "stream": True, "input": "0.3"}),
 }

@@ -70,7 +70,11 @@ async def _native(
         return None
     upstream = opened.value
     ctype = upstream.headers.get("content-type") or (SSE_HEADERS if req.stream else JSON_HEADERS)[0][1]
-    return Response(200, (("content-type", ctype), *(SSE_HEADERS[1:] if req.stream else ())), Passthrough(upstream))
+    return Response(
+        200,
+        (("content-type", ctype), *(SSE_HEADERS[1:] if req.stream else ())),
+        Passthrough(upstream, rt.meter.passthrough("anthropic") if rt.meter else None),
+    )
 
 
 def _unsigned_thinking_dropped(body: dict[str, Any]) -> dict[str, Any]:

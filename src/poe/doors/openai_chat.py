@@ -39,8 +39,14 @@ async def handle_chat(rt: Runtime, cfg: Config, catalogue: Catalogue, pool: KeyP
         data = poe_openai.upstream_body(body, model)
         if req.stream:
             upstream = (await poe_openai.open_chat(rt, cfg, pool, data, stream=True)).value
+            # Poe's usage chunk comes only when asked for: without it there is nothing to count
+            ends = rt.meter.passthrough("openai") if rt.meter and req.include_usage else None
             ctype = upstream.headers.get("content-type") or SSE_HEADERS[0][1]
-            return Response(200, (("content-type", ctype), *SSE_HEADERS[1:]), Passthrough(upstream))
+            return Response(
+                200,
+                (("content-type", ctype), *SSE_HEADERS[1:]),
+                Passthrough(upstream, ends),
+            )
         return json_response(200, await poe_openai.complete(rt, cfg, pool, data))
     if req.stream:
         opened = await open_answer(rt, cfg, pool, req, model)

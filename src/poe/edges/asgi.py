@@ -181,7 +181,7 @@ class ProxyASGI:
             await send({"type": "http.response.body", "body": resp.body if scope["method"] != "HEAD" else b""})
             return
         if isinstance(resp.body, Passthrough):
-            await self._pump(relay(resp.body.upstream), receive, send)
+            await self._pump(relay(resp.body), receive, send)
             return
         await self._pump(resp.body, receive, send)
 

@@ -37,6 +37,7 @@ from workers import DurableObject  # type: ignore[import-not-found]
 from ..app import App
 from ..http import OutboundRequest, Passthrough, Request, Response, Runtime, UpstreamResponse
 from ..ledger import LedgerState
+from ..meter import HEAD_BYTES, TAIL_BYTES, Ends
 from ..settings import ENV_NAMES
 
 __all__ = ["JsFetchClient", "JsKV", "JsLedger", "Ledger", "scheduled", "serve"]
@@ -181,6 +182,34 @@ def _defer(ctx: Any) -> Any:
         ctx.waitUntil(proxy)
 
     return defer
+
+
+def _keep_ends(native: Any, ends: Ends, rt: Runtime, signal: Any) -> Any:
+    """The body teed: one branch to the client, the other gathered by JS into one buffer (no Python per
+    chunk) whose first and last bytes go to ``ends`` when it is whole. Both branches are piped with the
+    request's signal, which cancels them when the client leaves, so the upstream is cancelled as it is
+    without the tee (workerd fires the signal for a body it reads from a JS stream, not for a branch
+    of the fetch's own body handed over as it is: tests/e2e/test_disconnect.py)."""
+    client, copy = native.tee()
+    out, sink = js.TransformStream.new(), js.TransformStream.new()
+    options = _js_obj({"signal": signal} if signal is not None else {})
+    client.pipeTo(out.writable, options)
+    piped = copy.pipeTo(sink.writable, options)
+    rt.defer(_gathered(piped, js.Response.new(sink.readable).arrayBuffer(), ends, rt))
+    return out.readable
+
+
+async def _gathered(piped: Any, gathered: Any, ends: Ends, rt: Runtime) -> None:
+    results: tuple[Any, Any] = await asyncio.gather(piped, gathered, return_exceptions=True)
+    buffer = results[1]
+    if isinstance(buffer, BaseException):  # the client left, or the upstream broke: no whole body to read
+        return
+    try:
+        size = int(buffer.byteLength)
+        head = js.Uint8Array.new(buffer, 0, min(size, HEAD_BYTES)).to_bytes()
+        ends(head, js.Uint8Array.new(buffer, max(0, size - TAIL_BYTES)).to_bytes())
+    except Exception as exc:  # usage is a count, never a failure of the answer
+        rt.log(f"reading a passed-through body's usage failed ({type(exc).__name__})")
 
 
 async def _pump(body: AsyncIterator[bytes], writer: Any, signal: Any) -> None:
@@ -341,7 +370,10 @@ def _answer(resp: Response, method: str, rt: Runtime, js_request: Any) -> Any:
     if isinstance(resp.body, Passthrough):
         # Poe's body goes to the client as it is: no Python per chunk; workerd cancels the
         # upstream fetch itself when the client leaves
-        return _js_response(resp.body.upstream.native, resp.status, resp.headers)
+        native = resp.body.upstream.native
+        if resp.body.ends is not None and method != "HEAD":
+            native = _keep_ends(native, resp.body.ends, rt, getattr(js_request, "signal", None))
+        return _js_response(native, resp.status, resp.headers)
     stream = js.TransformStream.new()
     rt.defer(_pump(resp.body, stream.writable.getWriter(), getattr(js_request, "signal", None)))
     return _js_response(stream.readable, resp.status, resp.headers)
