@@ -104,6 +104,7 @@ def test_usage_per_token_and_key_with_the_tokens_the_client_saw(proxies: ProxyFa
         assert good["by_model"]["claude-sonnet-4.5"]["output_tokens"] == seen["claude-sonnet-4.5"][1]
     if proxy.kind == "workerd":
         assert "Durable Object" in status["counted_in"]
+        assert "reading KV failed" not in proxy.logs()  # a missing KV key is JS null, not the text "jsnull"
 
 
 @pytest.mark.e2e

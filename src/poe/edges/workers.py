@@ -98,7 +98,7 @@ class JsKV:
 
     async def get(self, key: str) -> str | None:
         value = await self._binding.get(key)
-        return None if value is None else str(value)
+        return None if _null(value) else str(value)  # a missing key: JS null, not the string "jsnull"
 
     async def put(self, key: str, value: str, ttl: int | None = None) -> None:
         if ttl:
@@ -245,7 +245,12 @@ async def _pump(body: AsyncIterator[bytes], writer: Any, signal: Any) -> None:
 def _body(js_request: Any) -> Any:
     """The request's body stream, or None (JS ``null`` arrives as a ``JsNull``, not None)."""
     stream = js_request.body
-    return None if stream is None or type(stream).__name__ == "JsNull" else stream
+    return None if _null(stream) else stream
+
+
+def _null(value: Any) -> bool:
+    """JS ``null`` arrives as a ``JsNull`` (Pyodide 0.28+), ``undefined`` as None."""
+    return value is None or type(value).__name__ == "JsNull"
 
 
 async def _discard(js_request: Any) -> None:
