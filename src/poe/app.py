@@ -24,7 +24,7 @@ from .meter import Meter, Sink
 from .policies import Caller, ScopedCatalogue
 from .pool import KeyPool
 from .settings import Config, load_config
-from .usage import UsageBook, day_of
+from .usage import UsageBook, date_of
 
 __all__ = ["App", "error_response"]
 
@@ -57,10 +57,6 @@ async def _released(body: AsyncIterator[bytes], release: Callable[[], None]) -> 
             yield chunk
     finally:
         release()
-
-
-def _date(now: float) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(day_of(now) * 86400))
 
 
 def declared_length(headers: Mapping[str, str]) -> int:
@@ -349,7 +345,7 @@ class App:
                 }
             )
         keys = self.pool.health(now)
-        today = _date(now)
+        today = date_of(now)
         by_key = [book.summary("key", fp) for fp in self.pool.fingerprints]
         keys["today"] = [  # per key, the attempts today: answered, and failures by class
             {"key": f"#{i + 1}", **{k: v for k, v in usage.get(today, {}).items() if isinstance(v, int)}}

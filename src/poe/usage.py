@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
-__all__ = ["KEEP_DAYS", "Kind", "UsageBook", "day_of"]
+__all__ = ["KEEP_DAYS", "Kind", "UsageBook", "date_of", "day_of"]
 
 DAY = 86400
 HOUR = 3600
@@ -27,6 +27,11 @@ TOKEN_FIELDS = ("requests", "client_errors", "errors", "input_tokens", "output_t
 
 def day_of(now: float) -> int:
     return int(now // DAY)
+
+
+def date_of(now: float) -> str:
+    """The UTC date, as the books name days: ``2026-11-30``."""
+    return _date(day_of(now))
 
 
 class _Day:
