@@ -25,11 +25,23 @@ SECRETS = (ALICE, ACCESS_TOKEN, ADMIN_TOKEN, *KEYS)
 HELLO = [{"role": "user", "content": "count these words for me please"}]
 
 
-def post(proxy: Proxy, path: str, body: dict[str, Any], token: str = ALICE) -> httpx.Response:
+ANSWERS: list[str] = []  # every answer's headers and body, scanned for secrets
+
+
+def post(proxy: Proxy, path: str, body: dict[str, Any], token: str = ALICE, status: int = 200) -> httpx.Response:
     headers = {"authorization": f"Bearer {token}", "x-api-key": token}
     r = httpx.post(f"{proxy.url}{path}", json=body, headers=headers, timeout=30)
-    assert r.status_code == 200, r.text[:300]
+    assert r.status_code == status, r.text[:300]
+    ANSWERS.append(f"{r.headers}\n{r.text}")
     return r
+
+
+def no_secrets(proxy: Proxy, status: dict[str, Any]) -> None:
+    """No key or token in any answer, in the admin status, or in the Worker's log lines."""
+    for text in (*ANSWERS, json.dumps(status), proxy.logs()):
+        for secret in SECRETS:
+            assert secret not in text, "a key or token leaked"
+    ANSWERS.clear()
 
 
 def today(usage: dict[str, Any]) -> dict[str, Any]:
@@ -81,9 +93,7 @@ def test_usage_per_token_and_key_with_the_tokens_the_client_saw(proxies: ProxyFa
     assert all(tokens_in > 0 and tokens_out > 0 for tokens_in, tokens_out in seen.values()), seen
 
     status = admin_status(proxy.url)
-    text = json.dumps(status)
-    for secret in SECRETS:
-        assert secret not in text
+    no_secrets(proxy, status)
     tokens = {t["name"]: t for t in status["tokens"]}
     alice = today(tokens["alice"]["usage"])
     requests = 6 if native else 4
@@ -122,16 +132,14 @@ def test_limits_and_usage_outlive_the_isolate(proxies: ProxyFactory, tmp_path: P
     second = proxies.start("workerd", env, state_dir=state)  # a new isolate: nothing in its memory
     r = post(second, "/v1/chat/completions", {"model": "echo", "messages": HELLO})
     assert r.headers["x-ratelimit-remaining-requests"] == "0"  # the third of three today
-    over = httpx.post(
-        f"{second.url}/v1/chat/completions",
-        json={"model": "echo", "messages": HELLO},
-        headers={"authorization": f"Bearer {ALICE}"},
-        timeout=30,
-    )
-    assert over.status_code == 429 and "3 requests per day" in over.json()["error"]["message"]
-    alice = next(t for t in admin_status(second.url)["tokens"] if t["name"] == "alice")
+    over = post(second, "/v1/chat/completions", {"model": "echo", "messages": HELLO}, status=429)
+    assert "3 requests per day" in over.json()["error"]["message"]
+    status = admin_status(second.url)
+    alice = next(t for t in status["tokens"] if t["name"] == "alice")
     assert alice["now"]["requests_today"] == 3
     assert today(alice["usage"])["requests"] == 4 and today(alice["usage"])["by_status"] == {"429": 1}
+    no_secrets(second, status)
+    no_secrets(first, {})
 
 
 @pytest.mark.e2e
@@ -162,15 +170,10 @@ def test_a_worker_without_the_ledger_binding_counts_per_isolate(proxies: ProxyFa
         proxy = Proxy("workerd", worker.url, worker)
         for _ in range(2):
             post(proxy, "/v1/chat/completions", {"model": "echo", "messages": HELLO})
-        over = httpx.post(
-            f"{proxy.url}/v1/chat/completions",
-            json={"model": "echo", "messages": HELLO},
-            headers={"authorization": f"Bearer {ALICE}"},
-            timeout=30,
-        )
-        assert over.status_code == 429
+        post(proxy, "/v1/chat/completions", {"model": "echo", "messages": HELLO}, status=429)
         status = admin_status(proxy.url)
         assert status["counted_in"] == "this isolate"
         assert today(status["tokens"][0]["usage"])["requests"] == 3
+        no_secrets(proxy, status)
     finally:
         worker.stop()
