@@ -24,7 +24,7 @@ from .meter import Meter, Sink
 from .policies import Caller, ScopedCatalogue
 from .pool import KeyPool
 from .settings import Config, load_config
-from .usage import UsageBook, date_of
+from .usage import TOKEN_FIELDS, UsageBook, date_of
 
 __all__ = ["App", "error_response"]
 
@@ -51,12 +51,36 @@ ALLOWED_HEADERS = "authorization, content-type, x-api-key, anthropic-version, an
 NO_STORE = (("cache-control", "no-store"),)
 
 
-async def _released(body: AsyncIterator[bytes], release: Callable[[], None]) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in body:
-            yield chunk
-    finally:
-        release()
+class _Released:
+    """A stream that releases its token's lease when it ends, however it ends: read to its end, or
+    closed (also before its first chunk, where an async generator's ``finally`` would never run)."""
+
+    def __init__(self, body: AsyncIterator[bytes], release: Callable[[], Awaitable[None]]) -> None:
+        self._body = body
+        self._release: Callable[[], Awaitable[None]] | None = release
+
+    def __aiter__(self) -> _Released:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self._body.__anext__()
+        except StopAsyncIteration:
+            await self._done()
+            raise
+
+    async def aclose(self) -> None:
+        try:
+            aclose = getattr(self._body, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        finally:
+            await self._done()
+
+    async def _done(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            await release()  # before the stream's end reaches the client: its next request finds the slot free
 
 
 def declared_length(headers: Mapping[str, str]) -> int:
@@ -229,7 +253,7 @@ class App:
     def books(self, rt: Runtime) -> IsolateBooks:
         """The ledger as this isolate reaches it: the edge's (a Durable Object, the server's), else its own."""
         if self._books is None:
-            store = rt.ledger if rt.ledger is not None else LocalLedger(rt.clock, scope="this isolate")
+            store = rt.ledger if rt.ledger is not None else LocalLedger(rt.clock, scope="this isolate", log=rt.log)
             self._books = IsolateBooks(store, self.cfg.usage_flush_seconds)
         return self._books
 
@@ -237,11 +261,12 @@ class App:
         fingerprints = self.pool.fingerprints
 
         def sink(index: int | None, model: str | None, counts: dict[str, int]) -> None:
+            now = rt.clock()
             if index is None:
-                books.pending.count("token", name, model, rt.clock(), counts)
+                books.pending.count("token", name, model, now, counts)
             else:
-                books.pending.count("key", fingerprints[index], model, rt.clock(), counts)
-            books.flush_soon(rt.defer, rt.log)
+                books.pending.count("key", fingerprints[index], model, now, counts)
+            books.flush_soon(rt.defer, rt.log, now)
 
         return sink
 
@@ -251,9 +276,9 @@ class App:
             return await books.admit(caller.policy)
         except ProxyError:
             raise
-        except Exception as exc:  # the ledger unreachable: serve the request rather than refuse every limited token
+        except Exception as exc:  # the ledger unreachable or slow: serve the request rather than refuse every limited token
             rt.log(f"ledger call failed ({type(exc).__name__}); limits not checked for this request")
-            return Admission(())
+            return Admission(())  # no lease: nothing to release
 
     async def _door(
         self, req: Request, rt: Runtime, handler: Callable[[Runtime, ScopedCatalogue], Awaitable[Response]]
@@ -264,34 +289,37 @@ class App:
         view = ScopedCatalogue(self.catalogue, policy)
         books = self.books(rt)
         rt = dataclasses.replace(rt, meter=Meter(lambda: view.resolved, self._sink(rt, books, caller.name)))
-        headers: tuple[tuple[str, str], ...] = ()
-        leased = False  # an open answer of a token with a concurrency limit: counted until it ends
+        admission = Admission(())
         try:
             if policy is not None and policy.limited:
-                headers = (await self._admit(rt, books, caller)).headers  # or RateLimited
-                leased = policy.concurrency is not None
+                admission = await self._admit(rt, books, caller)  # or RateLimited
             resp = await handler(rt, view)
         except BaseException as exc:
-            if leased:
-                rt.defer(books.release(caller.name, rt.log))
+            if admission.lease:  # an answer of a token with a concurrency limit: counted until it ends
+                release = books.release(caller.name, admission.lease, rt.log)
+                if isinstance(exc, Exception):
+                    await release
+                else:  # cancelled: no more awaiting here
+                    rt.defer(release)
             if isinstance(exc, ProxyError):
                 self._record(rt, books, caller.name, view.resolved, exc.status)
-                exc.headers = (*exc.headers, *headers)  # a limited token's errors carry its limits too
+                exc.headers = (*exc.headers, *admission.headers)  # a limited token's errors carry its limits too
             raise
         self._record(rt, books, caller.name, view.resolved, resp.status)
-        body = resp.body
-        if leased:
+        body, headers = resp.body, admission.headers
+        if admission.lease:
             if isinstance(body, bytes):
-                rt.defer(books.release(caller.name, rt.log))
+                await books.release(caller.name, admission.lease, rt.log)
             else:  # the token's stream is open until its last byte: counted till then (a passthrough too)
                 stream = relay(body) if isinstance(body, Passthrough) else body
-                body = _released(stream, lambda: rt.defer(books.release(caller.name, rt.log)))
+                body = _Released(stream, lambda: books.release(caller.name, admission.lease, rt.log))
         return Response(resp.status, (*resp.headers, *headers), body) if headers or body is not resp.body else resp
 
     @staticmethod
     def _record(rt: Runtime, books: IsolateBooks, name: str, model: str | None, status: int) -> None:
-        books.pending.record(name, model, status, rt.clock())
-        books.flush_soon(rt.defer, rt.log)
+        now = rt.clock()
+        books.pending.record(name, model, status, now)
+        books.flush_soon(rt.defer, rt.log, now)
 
     @staticmethod
     def _method(req: Request, *allowed: str) -> None:
@@ -347,8 +375,11 @@ class App:
         keys = self.pool.health(now)
         today = date_of(now)
         by_key = [book.summary("key", fp) for fp in self.pool.fingerprints]
-        keys["today"] = [  # per key, the attempts today: answered, and failures by class
-            {"key": f"#{i + 1}", **{k: v for k, v in usage.get(today, {}).items() if isinstance(v, int)}}
+        keys["today"] = [  # per key, the attempts today: answered, and failures by class (its tokens: in "usage")
+            {
+                "key": f"#{i + 1}",
+                **{k: v for k, v in usage.get(today, {}).items() if isinstance(v, int) and k not in TOKEN_FIELDS},
+            }
             for i, usage in enumerate(by_key)
         ]
         keys["usage"] = [{"key": f"#{i + 1}", "days": usage} for i, usage in enumerate(by_key)]

@@ -9,10 +9,10 @@ then hold per isolate). All three run ``LedgerState``; an isolate talks to it th
 
     {"usage": <a UsageBook's to_json>,           # the isolate's counts since its last call
      "admit": {"name", "rpm", "rpd", "concurrency"},   # count a limited token's request, or refuse it
-     "release": "<name>",                          # a limited token's answer ended
+     "release": {"name", "lease"},                 # an answer counted against concurrency ended
      "read": ["<name>", ...]}                      # the books and these tokens' current counts
 
-and answers ``{"admitted": {"headers"}} | {"refused": {"message", "headers"}}``, plus
+and answers ``{"admitted": {"headers", "lease"}} | {"refused": {"message", "headers"}}``, plus
 ``"usage"`` and ``"limits"`` when asked to read. Usage rides along with the next call or
 goes within ``USAGE_FLUSH_SECONDS``, so an unlimited token's request costs no call of its own.
 """
@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -37,12 +38,15 @@ __all__ = ["Admission", "IsolateBooks", "LedgerState", "LedgerStore", "Limiter",
 DAY = 86400.0
 LEDGER_KEY = "poe-proxy:ledger"  # where a saved ledger is kept (the self-hosted state file)
 MAX_SAVED_BYTES = 1_500_000
+ADMIT_TIMEOUT = 3.0  # seconds a limited request waits for the ledger before it is served unchecked
+FLUSH_GIVEN_UP = 25.0  # seconds after which a scheduled flush that never ended counts as gone
 LEASE_SECONDS = 900.0  # an open stream whose end was never reported (its isolate died) stops counting after this
 
 
 @dataclass(frozen=True, slots=True)
 class Admission:
     headers: tuple[tuple[str, str], ...]  # the x-ratelimit-* trio, for every answer of a limited token
+    lease: str = ""  # an open answer counted against ``concurrency``: released by this id when it ends
 
 
 class Limiter:
@@ -51,7 +55,7 @@ class Limiter:
     def __init__(self) -> None:
         self._minute: dict[str, deque[float]] = {}
         self._day: dict[str, tuple[int, int]] = {}  # name -> (day number, requests that day)
-        self._open: dict[str, list[float]] = {}  # name -> when each open answer started
+        self._open: dict[str, dict[str, float]] = {}  # name -> lease id -> when that open answer started
 
     def day_count(self, name: str, now: float) -> int:
         day, count = self._day.get(name, (-1, 0))
@@ -75,26 +79,27 @@ class Limiter:
             raise _refuse(f"{policy.concurrency} requests at a time", 1, ())
         window.append(now)
         self._day[name] = (today, used_today + 1)
+        lease = ""
         if policy.concurrency is not None:  # the app reports the end of such a token's answers only
-            self._open.setdefault(name, []).append(now)
+            lease = secrets.token_hex(8)
+            self._open.setdefault(name, {})[lease] = now
         if policy.rpm is not None:
             reset = max(1, math.ceil(window[0] + 60 - now))
-            return Admission(_trio(policy.rpm, policy.rpm - len(window), reset))
+            return Admission(_trio(policy.rpm, policy.rpm - len(window), reset), lease)
         if policy.rpd is not None:
-            return Admission(_trio(policy.rpd, policy.rpd - used_today - 1, math.ceil((today + 1) * DAY - now)))
-        return Admission(())
+            return Admission(_trio(policy.rpd, policy.rpd - used_today - 1, math.ceil((today + 1) * DAY - now)), lease)
+        return Admission((), lease)
 
-    def release(self, name: str) -> None:
-        opened = self._open.get(name)
-        if opened:
-            opened.pop(0)
+    def release(self, name: str, lease: str) -> None:
+        """An open answer ended (a lease already gone, or released twice, changes nothing)."""
+        self._open.get(name, {}).pop(lease, None)
 
     def open_count(self, name: str, now: float) -> int:
         opened = self._open.get(name)
         if not opened:
             return 0
-        while opened and opened[0] <= now - LEASE_SECONDS:
-            opened.pop(0)
+        for lease in [k for k, t in opened.items() if t <= now - LEASE_SECONDS]:
+            del opened[lease]
         return len(opened)
 
     def minute_count(self, name: str, now: float) -> int:
@@ -102,7 +107,8 @@ class Limiter:
         return sum(1 for t in window if t > now - 60)
 
     def to_json(self) -> dict[str, Any]:
-        return {"minute": {k: list(v) for k, v in self._minute.items() if v}, "day": self._day, "open": self._open}
+        opened = {k: v for k, v in self._open.items() if v}
+        return {"minute": {k: list(v) for k, v in self._minute.items() if v}, "day": self._day, "open": opened}
 
     def load(self, data: Any) -> None:
         if not isinstance(data, dict):
@@ -113,9 +119,9 @@ class Limiter:
         for name, pair in _items(data.get("day")):
             if isinstance(pair, list) and len(pair) == 2 and all(isinstance(n, int) for n in pair):
                 self._day[name] = (pair[0], pair[1])
-        for name, times in _items(data.get("open")):
-            if isinstance(times, list) and all(_number(t) for t in times):
-                self._open[name] = sorted(times)
+        for name, leases in _items(data.get("open")):
+            if isinstance(leases, dict) and all(_number(t) for t in leases.values()):
+                self._open[name] = {str(k): v for k, v in leases.items()}
 
 
 def _refuse(what: str, wait: int, trio: tuple[tuple[str, str], ...]) -> RateLimited:
@@ -175,8 +181,8 @@ class LedgerState:
             self.usage.prune(now)
             changed = True
         release = request.get("release")
-        if isinstance(release, str):
-            self.limiter.release(release[:64])
+        if isinstance(release, dict) and isinstance(release.get("name"), str) and isinstance(release.get("lease"), str):
+            self.limiter.release(release["name"][:64], release["lease"][:64])
             changed = True
         admit = request.get("admit")
         if isinstance(admit, dict) and isinstance(admit.get("name"), str):
@@ -188,7 +194,8 @@ class LedgerState:
                 concurrency=_limit(admit.get("concurrency")),
             )
             try:
-                out["admitted"] = {"headers": self.limiter.admit(policy, now).headers}
+                admission = self.limiter.admit(policy, now)
+                out["admitted"] = {"headers": admission.headers, "lease": admission.lease}
                 changed = True
             except RateLimited as err:
                 out["refused"] = {"message": err.message, "headers": err.headers}
@@ -220,9 +227,15 @@ class LocalLedger:
     """
 
     def __init__(
-        self, clock: Callable[[], float], kv: KeyValueStore | None = None, save_seconds: float = 5.0, scope: str = "this process"
+        self,
+        clock: Callable[[], float],
+        kv: KeyValueStore | None = None,
+        save_seconds: float = 5.0,
+        scope: str = "this process",
+        log: Callable[[str], None] = print,
     ) -> None:
         self.scope = scope  # where the counts hold, for the admin API
+        self._log = log
         self.state: LedgerState | None = None if kv is not None else LedgerState()
         self._clock = clock
         self._kv = kv
@@ -251,8 +264,12 @@ class LocalLedger:
         if saving is not None and saving is not asyncio.current_task() and not saving.done():
             saving.cancel()  # called at shutdown: save now instead
         if self._dirty and self._kv is not None and self.state is not None:
+            try:
+                await self._kv.put(LEDGER_KEY, self.state.dump())
+            except Exception as exc:  # e.g. the state file locked: kept dirty, saved after the next change
+                self._log(f"saving the ledger failed ({type(exc).__name__})")
+                return
             self._dirty = False
-            await self._kv.put(LEDGER_KEY, self.state.dump())
 
 
 class IsolateBooks:
@@ -261,11 +278,13 @@ class IsolateBooks:
     def __init__(self, store: LedgerStore, flush_seconds: float) -> None:
         self.store = store
         self.pending = UsageBook()
-        self._flush_seconds = flush_seconds
-        self._flushing = False
+        # a ledger in this process costs no round trip: its books go at once (it saves itself coalesced)
+        self._flush_seconds = 0.0 if isinstance(store, LocalLedger) else flush_seconds
+        self._flush_since: float | None = None  # when the scheduled flush was made (None: none is)
 
     async def call(self, request: dict[str, Any]) -> dict[str, Any]:
-        """One call, with the pending usage on board; on failure the usage stays for the next one."""
+        """One call, with the pending usage on board; on failure the usage stays for the next one (so a
+        call that failed after the ledger took it counts it twice: counts are at least once)."""
         book = self.pending
         if not book.empty:
             self.pending = UsageBook()
@@ -279,37 +298,52 @@ class IsolateBooks:
             raise
         return answer if isinstance(answer, dict) else {}
 
-    def flush_soon(self, defer: Callable[[Awaitable[Any]], None], log: Callable[[str], None]) -> None:
-        """After a record: the pending usage goes within ``flush_seconds``, in one call for all of it."""
-        if self._flushing or self.pending.empty:
+    def flush_soon(self, defer: Callable[[Awaitable[Any]], None], log: Callable[[str], None], now: float) -> None:
+        """After a record: the pending usage goes within ``flush_seconds``, in one call for all of it.
+
+        The flush runs in the ``waitUntil`` of the request that scheduled it, which the platform may cut
+        (30 s after its response): one that has not ended by ``FLUSH_GIVEN_UP`` counts as gone."""
+        if self.pending.empty:
             return
-        self._flushing = True
+        since = self._flush_since
+        if since is not None and now - since < FLUSH_GIVEN_UP:
+            return
+        self._flush_since = now
         defer(self._flush_later(log))
 
     async def _flush_later(self, log: Callable[[str], None]) -> None:
         try:
-            while not self.pending.empty:  # counts recorded during a call go with the next one
-                if self._flush_seconds > 0:
-                    await asyncio.sleep(self._flush_seconds)
+            if self._flush_seconds > 0:
+                await asyncio.sleep(self._flush_seconds)
+        finally:
+            self._flush_since = None  # counts recorded from now on schedule a flush of their own
+        try:
+            if not self.pending.empty:
                 await self.call({})
         except Exception as exc:  # the ledger unreachable: the counts wait for the next call
             log(f"ledger call failed ({type(exc).__name__})")
-        finally:
-            self._flushing = False
+
+    async def flush(self) -> None:
+        """What is pending, now (a server shutting down)."""
+        if not self.pending.empty:
+            await self.call({})
 
     async def admit(self, policy: TokenPolicy) -> Admission:
-        answer = await self.call(
-            {"admit": {"name": policy.name, "rpm": policy.rpm, "rpd": policy.rpd, "concurrency": policy.concurrency}}
-        )
+        request = {"admit": {"name": policy.name, "rpm": policy.rpm, "rpd": policy.rpd, "concurrency": policy.concurrency}}
+        async with asyncio.timeout(ADMIT_TIMEOUT):  # a ledger that does not answer is one that cannot be reached
+            answer = await self.call(request)
         refused = answer.get("refused")
         if isinstance(refused, dict):
             raise RateLimited(str(refused.get("message", "")), headers=_headers(refused.get("headers")))
         admitted = answer.get("admitted")
-        return Admission(_headers(admitted.get("headers") if isinstance(admitted, dict) else None))
+        if not isinstance(admitted, dict):
+            raise ValueError("the ledger's answer has neither 'admitted' nor 'refused'")
+        lease = admitted.get("lease")
+        return Admission(_headers(admitted.get("headers")), lease if isinstance(lease, str) else "")
 
-    async def release(self, name: str, log: Callable[[str], None]) -> None:
+    async def release(self, name: str, lease: str, log: Callable[[str], None]) -> None:
         try:
-            await self.call({"release": name})
+            await self.call({"release": {"name": name, "lease": lease}})
         except Exception as exc:
             log(f"ledger call failed ({type(exc).__name__})")
 

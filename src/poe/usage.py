@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
-__all__ = ["KEEP_DAYS", "Kind", "UsageBook", "date_of", "day_of"]
+__all__ = ["KEEP_DAYS", "TOKEN_FIELDS", "Kind", "UsageBook", "date_of", "day_of"]
 
 DAY = 86400
 HOUR = 3600

@@ -110,7 +110,7 @@ class ProxyASGI:
         self.app = App(self.env)  # one per server: settings, catalogue and pool parsed once
         self.kv: KeyValueStore = kv if kv is not None else MemoryKV()
         # the server is one process: its ledger is exact, and saved with the rest of the state
-        self.ledger = LocalLedger(time.time, self.kv, save_seconds=self.app.cfg.usage_flush_seconds)
+        self.ledger = LocalLedger(time.time, self.kv, save_seconds=self.app.cfg.usage_flush_seconds, log=self._print)
         self._http: HttpxClient | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._log = log
@@ -118,8 +118,16 @@ class ProxyASGI:
 
     async def aclose(self) -> None:
         """Finish the deferred work (cool-downs being written to the store), then close."""
+        try:  # the usage not yet handed to the ledger, then the ledger to the state file
+            await self.app.books(self._runtime()).flush()
+        except Exception as exc:
+            self._print(f"ledger call failed ({type(exc).__name__})")
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=5)
+            left = list(self._tasks)
+            for task in left:
+                task.cancel()  # e.g. a flush still waiting for its turn: flushed above
+            await asyncio.gather(*left, return_exceptions=True)
         await self.ledger.flush()
         if self._http is not None:
             await self._http.aclose()
@@ -127,6 +135,11 @@ class ProxyASGI:
         close = getattr(self.kv, "close", None)
         if close is not None:
             close()
+
+    def _runtime(self) -> Runtime:
+        http = self._http if self._http is not None else HttpxClient()
+        self._http = http
+        return Runtime(http=http, kv=self.kv, clock=time.time, defer=self._defer, log=self._print, ledger=self.ledger)
 
     def _defer(self, work: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(work)
@@ -154,11 +167,9 @@ class ProxyASGI:
                     return
         if scope["type"] != "http":
             return
-        if self._http is None:
-            self._http = HttpxClient()
         app = self.app
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        rt = Runtime(http=self._http, kv=self.kv, clock=time.time, defer=self._defer, log=self._print, ledger=self.ledger)
+        rt = self._runtime()
         req = Request(method=scope["method"], path=scope["path"], headers=headers, query=scope.get("query_string", b"").decode())
         resp = await app.refuse_unread(req, rt)  # no token, no body read
         if resp is None:
@@ -187,10 +198,7 @@ class ProxyASGI:
 
     async def scheduled(self) -> None:
         """One scheduled pass (the timer's; tests call it directly)."""
-        if self._http is None:
-            self._http = HttpxClient()
-        rt = Runtime(http=self._http, kv=self.kv, clock=time.time, defer=self._defer, log=self._print, ledger=self.ledger)
-        await self.app.scheduled(rt)
+        await self.app.scheduled(self._runtime())
 
     async def _every(self, seconds: float) -> None:
         while True:

@@ -140,8 +140,8 @@ class Ledger(DurableObject):  # type: ignore[misc]
             return "{}"
         out, changed = state.handle(parsed, time.time())
         if changed and not self.alarm_set:
-            self.alarm_set = True
             await self.storage.setAlarm(time.time() * 1000 + SAVE_MS)
+            self.alarm_set = True  # only once it is set: a failed one is tried again on the next change
         return json.dumps(out, separators=(",", ":"))
 
     async def alarm(self, _info: Any = None) -> None:
@@ -193,15 +193,16 @@ def _keep_ends(native: Any, ends: Ends, rt: Runtime, signal: Any) -> Any:
     client, copy = native.tee()
     out, sink = js.TransformStream.new(), js.TransformStream.new()
     options = _js_obj({"signal": signal} if signal is not None else {})
-    client.pipeTo(out.writable, options)
+    delivered = client.pipeTo(out.writable, options)
     piped = copy.pipeTo(sink.writable, options)
-    rt.defer(_gathered(piped, js.Response.new(sink.readable).arrayBuffer(), ends, rt))
+    rt.defer(_gathered(delivered, piped, js.Response.new(sink.readable).arrayBuffer(), ends, rt))
     return out.readable
 
 
-async def _gathered(piped: Any, gathered: Any, ends: Ends, rt: Runtime) -> None:
-    results: tuple[Any, Any] = await asyncio.gather(piped, gathered, return_exceptions=True)
-    buffer = results[1]
+async def _gathered(delivered: Any, piped: Any, gathered: Any, ends: Ends, rt: Runtime) -> None:
+    # every promise awaited (a rejected one left alone is an "Uncaught (in promise)" in the logs)
+    results: tuple[Any, Any, Any] = await asyncio.gather(delivered, piped, gathered, return_exceptions=True)
+    buffer = results[2]
     if isinstance(buffer, BaseException):  # the client left, or the upstream broke: no whole body to read
         return
     try:

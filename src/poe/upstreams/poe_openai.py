@@ -139,8 +139,8 @@ async def complete(rt: Runtime, cfg: Config, pool: KeyPool, data: bytes) -> dict
     except ValueError:
         raise UpstreamError("Poe's answer is not valid JSON.") from None
     obj = normalise_completion(obj)
-    if rt.meter is not None:
-        rt.meter.tokens(usage_of(obj.get("usage")))
+    if rt.meter is not None and isinstance(obj.get("usage"), dict):  # no usage: tokens unknown, not zero
+        rt.meter.tokens(usage_of(obj["usage"]))
     return obj
 
 
