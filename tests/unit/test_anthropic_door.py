@@ -56,7 +56,7 @@ from poe.errors import (
     UpstreamTimeout,
 )
 from poe.estimate import estimate_prompt_tokens
-from poe.http import Runtime
+from tests.support_streams import Source, runtime
 
 USER = {"role": "user", "content": "hi"}
 WEATHER = {
@@ -1026,41 +1026,6 @@ def test_any_answer_streams_valid_events_that_fold_into_its_message(case):
 
 
 # ---------------------------------------------------------------- write_stream
-
-
-class Source:
-    """Batches as an upstream gives them; raises after ``fail_after`` batches; records aclose."""
-
-    def __init__(self, batches: list[list[AnswerEvent]], fail_after: int | None = None) -> None:
-        self.batches = list(batches)
-        self.fail_after = fail_after
-        self.served = 0
-        self.closed = 0
-
-    def __aiter__(self) -> Source:
-        return self
-
-    async def __anext__(self) -> list[AnswerEvent]:
-        if self.fail_after is not None and self.served == self.fail_after:
-            raise RuntimeError("a bug in the upstream reader, with secret-key-1 in it")
-        if self.served == len(self.batches):
-            raise StopAsyncIteration
-        self.served += 1
-        return self.batches[self.served - 1]
-
-    async def aclose(self) -> None:
-        self.closed += 1
-
-
-def runtime(logs: list[str]) -> Runtime:
-    return Runtime(
-        http=None,  # type: ignore[arg-type]
-        kv=None,
-        clock=lambda: 1_700_000_000.0,
-        defer=lambda _aw: None,
-        log=logs.append,
-        redact=lambda s: s.replace("secret-key-1", "[redacted]"),
-    )
 
 
 async def written(source: Source, logs: list[str] | None = None) -> tuple[list[bytes], list[dict[str, Any]]]:

@@ -51,7 +51,7 @@ from poe.doors.responses_wire import (
 )
 from poe.doors.streaming import write_stream
 from poe.errors import InsufficientQuota, InvalidRequest, RateLimited, UpstreamError, UpstreamTimeout, error_body
-from poe.http import Runtime
+from tests.support_streams import Source, runtime
 
 WEATHER = {
     "type": "function",
@@ -964,44 +964,11 @@ def test_any_answer_streams_valid_events_that_end_in_its_response(case):
 # ---------------------------------------------------------------- write_stream
 
 
-class Source:
-    """Batches as an upstream gives them; raises after ``fail_after`` batches; records aclose."""
-
-    def __init__(self, batches: list[list[AnswerEvent]], fail_after: int | None = None) -> None:
-        self.batches = list(batches)
-        self.fail_after = fail_after
-        self.served = 0
-        self.closed = 0
-
-    def __aiter__(self) -> Source:
-        return self
-
-    async def __anext__(self) -> list[AnswerEvent]:
-        if self.fail_after is not None and self.served == self.fail_after:
-            raise ValueError("a bug in the upstream reader")
-        if self.served == len(self.batches):
-            raise StopAsyncIteration
-        self.served += 1
-        return self.batches[self.served - 1]
-
-    async def aclose(self) -> None:
-        self.closed += 1
-
-
-def runtime(logs: list[str]) -> Runtime:
-    return Runtime(
-        http=None,  # type: ignore[arg-type]
-        kv=None,
-        clock=lambda: float(CREATED),
-        defer=lambda _aw: None,
-        log=logs.append,
-        redact=lambda s: s.replace("sk-secret", "[redacted]"),
-    )
-
-
 async def written(source: Source, logs: list[str] | None = None) -> tuple[list[bytes], list[dict[str, Any]]]:
     stream = ResponseStream("resp_w", CREATED, "gpt-5", OPTIONS)
-    chunks = [c async for c in write_stream(source, stream, runtime([] if logs is None else logs), stream.start())]  # type: ignore[arg-type]
+    chunks = [
+        c async for c in write_stream(source, stream, runtime([] if logs is None else logs, float(CREATED)), stream.start())
+    ]  # type: ignore[arg-type]
     return chunks, frames(b"".join(chunks))
 
 
@@ -1016,7 +983,7 @@ async def test_write_stream_one_write_per_batch():
 
 
 async def test_write_stream_failure_is_redacted_response_failed():
-    source = Source([[Delta(content="a")], [Failure(UpstreamError("Poe said: key sk-secret is bad"))]])
+    source = Source([[Delta(content="a")], [Failure(UpstreamError("Poe said: key secret-key-1 is bad"))]])
     _, events = await written(source)
     assert events[-1]["type"] == "response.failed"
     assert events[-1]["response"]["error"] == {"code": "server_error", "message": "Poe said: key [redacted] is bad"}
@@ -1032,7 +999,7 @@ async def test_write_stream_a_raising_source_ends_with_response_failed(fail_afte
     assert events[-1]["type"] == "response.failed"
     assert events[-1]["response"]["error"]["message"] == "The proxy hit an internal error; the answer is incomplete."
     assert source.closed == 1
-    assert logs == ["internal error while streaming: ValueError"]
+    assert logs == ["internal error while streaming: RuntimeError"]  # the type, never the message
     check_stream(events)  # still numbered 0, 1, 2... up to the failure
 
 
