@@ -56,7 +56,7 @@ from poe.errors import (
     UpstreamTimeout,
 )
 from poe.estimate import estimate_prompt_tokens
-from tests.support_streams import Source, runtime
+from tests.support_streams import Source, answers, runtime
 
 USER = {"role": "user", "content": "hi"}
 WEATHER = {
@@ -969,45 +969,8 @@ def test_stream_failure_is_an_error_event_after_what_was_sent():
     check_stream(events)
 
 
-# a well-formed answer: reasoning/content pieces, then each tool call's pieces in turn, then the end
-pieces = st.text(max_size=6, alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)))
-call_args = st.dictionaries(st.text(max_size=4), st.integers() | st.text(max_size=4) | st.none(), max_size=3)
-
-
-@st.composite
-def answers(draw: Any) -> tuple[list[AnswerEvent], Collected]:
-    events: list[AnswerEvent] = []
-    for _ in range(draw(st.integers(0, 5))):
-        kind = draw(st.sampled_from(["content", "reasoning", "both", "keepalive"]))
-        if kind == "keepalive":
-            events.append(KeepAlive())
-            continue
-        events.append(
-            Delta(
-                content=draw(pieces) if kind in ("content", "both") else "",
-                reasoning=draw(pieces) if kind in ("reasoning", "both") else "",
-            )
-        )
-    calls = []
-    for index in range(draw(st.integers(0, 3))):
-        args = json.dumps(draw(call_args), ensure_ascii=draw(st.booleans()))
-        cut = sorted(draw(st.lists(st.integers(0, len(args)), max_size=3)))
-        parts = [args[a:b] for a, b in zip([0, *cut], [*cut, len(args)], strict=True)]
-        name = draw(st.sampled_from(["get_weather", "run", "x"]))
-        call_id = f"toolu_{index}"
-        events.append(Delta(tool_calls=(ToolCallDelta(index, call_id, name, parts[0]),)))
-        events.extend(Delta(tool_calls=(ToolCallDelta(index, None, None, p),)) for p in parts[1:])
-        calls.append(ToolCall(call_id, name, args))
-    reason = draw(st.sampled_from(["stop", "length", "tool_calls", "content_filter"]))
-    usage = Usage(draw(st.integers(0, 10**6)), draw(st.integers(0, 10**6)), 0)
-    events.append(Finish(reason, usage))
-    content = "".join(e.content for e in events if isinstance(e, Delta))
-    reasoning = "".join(e.reasoning for e in events if isinstance(e, Delta))
-    return events, Collected(content, reasoning, tuple(calls), reason, usage)
-
-
 @settings(max_examples=60)
-@given(answers())
+@given(answers(("get_weather", "run", "x"), "toolu_"))
 def test_any_answer_streams_valid_events_that_fold_into_its_message(case):
     events, collected = case
     message = check_stream(run(events))

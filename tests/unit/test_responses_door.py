@@ -51,7 +51,7 @@ from poe.doors.responses_wire import (
 )
 from poe.doors.streaming import write_stream
 from poe.errors import InsufficientQuota, InvalidRequest, RateLimited, UpstreamError, UpstreamTimeout, error_body
-from tests.support_streams import Source, runtime
+from tests.support_streams import Source, answers, runtime
 
 WEATHER = {
     "type": "function",
@@ -901,52 +901,12 @@ def test_stream_shell_events_keep_an_empty_output():
     assert len(events[-1]["response"]["output"]) == 1
 
 
-# a well-formed answer: reasoning/content pieces, then each tool call's pieces in turn, then the end
-pieces = st.text(max_size=6, alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)))
-call_args = st.dictionaries(st.text(max_size=4), st.integers() | st.text(max_size=4) | st.none(), max_size=3)
-
-
-@st.composite
-def answers(draw: Any) -> tuple[list[AnswerEvent], Collected]:
-    events: list[AnswerEvent] = []
-    for _ in range(draw(st.integers(0, 5))):
-        kind = draw(st.sampled_from(["content", "reasoning", "both", "keepalive"]))
-        if kind == "keepalive":
-            events.append(KeepAlive())
-            continue
-        events.append(
-            Delta(
-                content=draw(pieces) if kind in ("content", "both") else "",
-                reasoning=draw(pieces) if kind in ("reasoning", "both") else "",
-            )
-        )
-    calls = []
-    for index in range(draw(st.integers(0, 3))):
-        name = draw(st.sampled_from(["get_weather", "apply_patch", "other"]))
-        if name == "apply_patch" and draw(st.booleans()):
-            args = json.dumps({CUSTOM_INPUT: draw(pieces)}, ensure_ascii=draw(st.booleans()))
-        else:
-            args = json.dumps(draw(call_args), ensure_ascii=draw(st.booleans()))
-        cut = sorted(draw(st.lists(st.integers(0, len(args)), max_size=3)))
-        chunks = [args[a:b] for a, b in zip([0, *cut], [*cut, len(args)], strict=True)]
-        call_id = f"call_{index}"
-        events.append(Delta(tool_calls=(ToolCallDelta(index, call_id, name, chunks[0]),)))
-        events.extend(Delta(tool_calls=(ToolCallDelta(index, None, None, c),)) for c in chunks[1:])
-        calls.append(ToolCall(call_id, name, args))
-    reason = draw(st.sampled_from(["stop", "length", "tool_calls", "content_filter"]))
-    usage = Usage(draw(st.integers(0, 10**6)), draw(st.integers(0, 10**6)), draw(st.integers(0, 10)))
-    events.append(Finish(reason, usage))
-    content = "".join(e.content for e in events if isinstance(e, Delta))
-    reasoning = "".join(e.reasoning for e in events if isinstance(e, Delta))
-    return events, Collected(content, reasoning, tuple(calls), reason, usage)
-
-
 def _without_ids(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k != "id"}
 
 
 @settings(max_examples=60)
-@given(answers())
+@given(answers(("get_weather", "apply_patch", "other"), "call_", custom=("apply_patch", CUSTOM_INPUT), reasoning_tokens=True))
 def test_any_answer_streams_valid_events_that_end_in_its_response(case):
     events, collected = case
     streamed = check_stream(run(events)).model_dump(mode="json", exclude_none=True)
