@@ -68,6 +68,7 @@ ACCESS_TOKEN = "sk-bench-access-token-0123456789"
 # a token with limits too high to reach: its requests take the ledger's round trip (the Durable Object)
 LIMITED_TOKEN = "sk-bench-limited-token-0123456789"
 LIMITED = "wk-openai limited"
+METERED = "wk-openai metered"  # a stream that asks for usage: the Worker tees it to read the usage at its end
 PROMPT = "Hello from the benchmark!"
 MODES = ("openai", "bot")
 DOORS = ("messages", "responses")  # the translating doors measured beside chat: Anthropic Messages, OpenAI Responses
@@ -798,6 +799,11 @@ def build_scenarios(setup: Setup, door_every: int = 1) -> list[Scenario]:
         cols = [proxy_column(s, bot, message, stream) for s in proxies]
         if "wk-openai" in proxies:  # the same requests with a limited token: the ledger's call added
             cols.append(dataclasses.replace(proxy_column("wk-openai", bot, message, stream), key=LIMITED, auth=LIMITED_TOKEN))
+        if "wk-openai" in proxies and stream:
+            query = {**json.loads(openai_body(bot.lower(), message, True)), "stream_options": {"include_usage": True}}
+            cols.append(
+                dataclasses.replace(proxy_column("wk-openai", bot, message, True), key=METERED, body=json.dumps(query).encode())
+            )
         if "litellm" in have and oa:
             cols.append(proxy_column("litellm", bot, message, stream))
         if oa:
@@ -1417,6 +1423,8 @@ def main(argv: list[str] | None = None) -> int:
             targets[name] = "openai, passthrough" if name.endswith("openai") else "bot, translated"
     if any(LIMITED in sc.results for sc in scenarios.values()):
         targets[LIMITED] = "openai, passthrough (token with rpm and rpd)"
+    if any(METERED in sc.results for sc in scenarios.values()):
+        targets[METERED] = "openai, passthrough (include_usage: teed)"
     if "litellm" in servers:
         targets["litellm"] = "openai (LiteLLM)"
     for door in DOORS:

@@ -185,13 +185,15 @@ def _defer(ctx: Any) -> Any:
 
 
 def _keep_ends(native: Any, ends: Ends, rt: Runtime, signal: Any) -> Any:
-    """The body teed: one branch to the client, the other gathered by JS into one buffer (no Python per
-    chunk) whose first and last bytes go to ``ends`` when it is whole. Both branches are piped with the
-    request's signal, which cancels them when the client leaves, so the upstream is cancelled as it is
-    without the tee (workerd fires the signal for a body it reads from a JS stream, not for a branch
-    of the fetch's own body handed over as it is: tests/e2e/test_disconnect.py)."""
+    """The body teed: one branch to the client, the other gathered by the runtime into one buffer (no
+    Python per chunk) whose first and last bytes go to ``ends`` when it is whole. Both branches are piped
+    with the request's signal, which cancels them when the client leaves, so the upstream is cancelled as
+    it is without the tee (workerd fires the signal for a body it reads from a stream of the Worker's,
+    not for a branch of the fetch's own body handed over as it is: tests/e2e/test_disconnect.py).
+    IdentityTransformStream is workerd's native byte stream: JS's TransformStream cost about 0.1 ms
+    a streamed event more (bench: ``wk-openai metered``)."""
     client, copy = native.tee()
-    out, sink = js.TransformStream.new(), js.TransformStream.new()
+    out, sink = js.IdentityTransformStream.new(), js.IdentityTransformStream.new()  # native byte streams: no JS per chunk
     options = _js_obj({"signal": signal} if signal is not None else {})
     delivered = client.pipeTo(out.writable, options)
     piped = copy.pipeTo(sink.writable, options)
