@@ -63,6 +63,8 @@ I18N: dict[str, dict[str, str]] = {
         "r_timeout": "timeout",
         "f_requests_today": "Requests today",
         "f_failures_today": "Failures today",
+        "f_input_tokens": "Tokens in today",
+        "f_output_tokens": "Tokens out today",
         "f_seconds_since_read": "Points read",
         "errors_h": "Errors today",
         "errors_sum": "Failed answers today: {n}",
@@ -192,6 +194,8 @@ I18N: dict[str, dict[str, str]] = {
         "r_timeout": "超时",
         "f_requests_today": "今日请求",
         "f_failures_today": "今日失败",
+        "f_input_tokens": "今日输入 token",
+        "f_output_tokens": "今日输出 token",
         "f_seconds_since_read": "积分读取于",
         "errors_h": "今日错误",
         "errors_sum": "今日 {n} 次失败的回答",
@@ -494,6 +498,9 @@ function keyRows() {
   }
   const out = [...rows.values()].sort((a, b) => a.key.slice(1) - b.key.slice(1));
   for (const r of out) {
+    const u = r.days && r.days[today()];  // keys.usage: the tokens of the answers this key gave today
+    if (u && u.input_tokens != null) Object.assign(r, {input_tokens: u.input_tokens, output_tokens: u.output_tokens || 0});
+    delete r.days;
     if (r.balance != null && r.points == null) { r.points = r.balance; delete r.balance; }
     if (typeof r.seconds_left === "number") r.until = statusAt + r.seconds_left * 1000;
   }

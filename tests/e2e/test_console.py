@@ -172,6 +172,10 @@ def test_pool_cools_a_key_and_usage_counts_up(browser: Browser, console_proxy: P
     expect(row.locator("[data-until]")).to_have_text(re.compile(r"\d+ (s|min)"))
     expect(key_row(page, "#2").locator(".badge")).to_have_text("healthy")
     expect(page.locator("#pool-sum")).to_have_text("1 of 2 keys healthy")
+    # each key's attempts and the tokens of its answers today, as the admin API has them
+    key_2 = admin_status(proxy.url)["keys"]["usage"][1]["days"][time.strftime("%Y-%m-%d", time.gmtime())]
+    expect(page.locator("#pool thead")).to_contain_text("Tokens in today")
+    expect(key_row(page, "#2")).to_contain_text(f"{key_2['input_tokens']:,}")
     expect(page.locator("#errors")).to_contain_text("rate limited")
     shot(page, "keys-en")
 
