@@ -863,7 +863,7 @@ BODY = """<a class="skip" href="#main" data-i18n="skip">Skip to content</a>
 </div>
 <section id="p-keys" role="tabpanel" aria-labelledby="tab-keys" tabindex="0">
 <div class="grid">
-<article class="card" aria-labelledby="pool-h">
+<article class="card wide" aria-labelledby="pool-h">
 <h2 id="pool-h" data-i18n="pool_h">Key pool</h2>
 <p id="pool-sum"></p>
 <div class="scroll" tabindex="0" role="region" aria-labelledby="pool-h"><table id="pool"></table></div>

@@ -219,7 +219,7 @@ def test_pool_cools_a_key_and_usage_counts_up(browser: Browser, console_proxy: P
     expect(page.locator("#errors")).to_contain_text("403 model not allowed")
     if os.environ.get("UPDATE_README_SCREENSHOT"):
         page.evaluate("document.activeElement.blur()")
-        page.screenshot(path=ROOT / "docs" / "console.png", clip={"x": 0, "y": 0, "width": 1200, "height": 470})
+        page.screenshot(path=ROOT / "docs" / "console.png", clip={"x": 0, "y": 0, "width": 1200, "height": 660})
     no_junk(page)
 
     ctx.close()
