@@ -34,6 +34,7 @@ IMAGES_PATHS = ("/v1/images/generations", "/images/generations")
 MESSAGES_PATHS = ("/v1/messages", "/messages")
 COUNT_TOKENS_PATHS = ("/v1/messages/count_tokens", "/messages/count_tokens")
 RESPONSES_PATHS = ("/v1/responses", "/responses")
+KEY_PATHS = ("/v1/key", "/key")
 ENDPOINTS = (
     "/v1/chat/completions",
     "/v1/responses",
@@ -41,6 +42,7 @@ ENDPOINTS = (
     "/v1/messages/count_tokens",
     "/v1/models",
     "/v1/images/generations",
+    "/v1/key",
     "/health",
     "/openapi.json",
     "/admin/status",
@@ -81,6 +83,19 @@ class _Released:
         release, self._release = self._release, None
         if release is not None:
             await release()  # before the stream's end reaches the client: its next request finds the slot free
+
+
+def _token_entry(caller: Caller, book: UsageBook, limits: Mapping[str, Any]) -> dict[str, Any]:
+    """A token as the admin API and ``GET /v1/key`` show it: by name, never the token."""
+    p = caller.policy
+    counts = limits.get(caller.name)
+    return {
+        "name": caller.name,
+        "models": list(p.models) if p and p.models else ["*"],
+        "limits": {"rpm": p.rpm, "rpd": p.rpd, "concurrency": p.concurrency} if p else None,
+        "now": counts if isinstance(counts, dict) else {"requests_this_minute": 0, "requests_today": 0, "open": 0},
+        "usage": book.summary("token", caller.name),
+    }
 
 
 def declared_length(headers: Mapping[str, str]) -> int:
@@ -209,6 +224,11 @@ class App:
                 self._method(req, "GET", "HEAD")
                 caller = self._guard(req)
                 return handle_model(ScopedCatalogue(self.catalogue, caller.policy), path[len(prefix) + 1 :])
+        if path in KEY_PATHS:  # the caller's own token: its limits, counts and usage (OpenRouter's GET /api/v1/key)
+            self._method(req, "GET", "HEAD")
+            caller = self._guard(req)
+            book, limits = await self._read(rt, (caller,))
+            return json_response(200, _token_entry(caller, book, limits), NO_STORE)
         if path in IMAGES_PATHS:
             self._method(req, "POST")
             return await self._door(req, rt, lambda rt, view: handle_generation(rt, self.cfg, view, self.pool, req.body))
@@ -347,31 +367,9 @@ class App:
         """For admins: the pool, the tokens' limits and usage, the catalogue, the configuration's errors."""
         now = rt.clock()
         await self.pool.sync(rt, now)  # a new isolate shows the cool-downs stored in KV
-        books = self.books(rt)
         callers = self.tokens.callers
-        try:
-            answer = await books.call({"read": [c.name for c in callers]})
-        except Exception as exc:
-            rt.log(f"ledger call failed ({type(exc).__name__})")
-            answer = {}
-        book = UsageBook()
-        book.merge(answer.get("usage"))
-        book.merge(books.pending.to_json())  # what a failed call left here
-        limits = answer.get("limits")
-        limits = limits if isinstance(limits, dict) else {}
-        tokens = []
-        for caller in callers:
-            p = caller.policy
-            counts = limits.get(caller.name)
-            tokens.append(
-                {
-                    "name": caller.name,
-                    "models": list(p.models) if p and p.models else ["*"],
-                    "limits": {"rpm": p.rpm, "rpd": p.rpd, "concurrency": p.concurrency} if p else None,
-                    "now": counts if isinstance(counts, dict) else {"requests_this_minute": 0, "requests_today": 0, "open": 0},
-                    "usage": book.summary("token", caller.name),
-                }
-            )
+        book, limits = await self._read(rt, callers)
+        tokens = [_token_entry(caller, book, limits) for caller in callers]
         keys = self.pool.health(now)
         today = date_of(now)
         by_key = [book.summary("key", fp) for fp in self.pool.fingerprints]
@@ -391,8 +389,22 @@ class App:
             "catalogue": refresh.catalogue_status(self, now),
             "points": self.pool.balances_health(now),
             "config_error": self.config_error.message if self.config_error else None,
-            "counted_in": getattr(books.store, "scope", "the ledger"),
+            "counted_in": getattr(self.books(rt).store, "scope", "the ledger"),
         }
+
+    async def _read(self, rt: Runtime, callers: tuple[Caller, ...]) -> tuple[UsageBook, dict[str, Any]]:
+        """The ledger's books and these tokens' counts (what a failed call left here included)."""
+        books = self.books(rt)
+        try:
+            answer = await books.call({"read": [c.name for c in callers]})
+        except Exception as exc:
+            rt.log(f"ledger call failed ({type(exc).__name__})")
+            answer = {}
+        book = UsageBook()
+        book.merge(answer.get("usage"))
+        book.merge(books.pending.to_json())
+        limits = answer.get("limits")
+        return book, limits if isinstance(limits, dict) else {}
 
     # ------------------------------------------------------------ CORS
 

@@ -661,6 +661,18 @@ USAGE_DAYS = obj(
         "of its answers), `by_model` (the same per model), `by_hour` (24 counts, UTC) and `by_status` (failed answers)."
     ),
 )
+TOKEN_ENTRY = closed(
+    {
+        "name": string(),
+        "models": array(string()),
+        "limits": nullable(
+            closed({"rpm": nullable(integer(1)), "rpd": nullable(integer(1)), "concurrency": nullable(integer(1))})
+        ),
+        "now": closed({"requests_this_minute": integer(0), "requests_today": integer(0), "open": integer(0)}),
+        "usage": USAGE_DAYS,
+    },
+    description="An access token by name (never the token): its model scope, limits, counts now and usage.",
+)
 ADMIN_STATUS = obj(
     {
         "status": enum("ok", "misconfigured"),
@@ -678,18 +690,7 @@ ADMIN_STATUS = obj(
             },
             description="The key pool by position (`#2`), never the keys.",
         ),
-        "tokens": array(
-            obj(
-                {
-                    "name": string(),
-                    "models": array(string()),
-                    "limits": nullable(JSON_OBJECT),
-                    "now": closed({"requests_this_minute": integer(0), "requests_today": integer(0), "open": integer(0)}),
-                    "usage": USAGE_DAYS,
-                }
-            ),
-            description="Each access token by name (never the token): model scope, limits, counts, usage.",
-        ),
+        "tokens": array(TOKEN_ENTRY),
         "catalogue": JSON_OBJECT,
         "config_error": nullable(string()),
         "counted_in": string(),
@@ -923,6 +924,17 @@ def paths() -> Schema:
                 description="Needs an admin token (`ADMIN_TOKENS`) as `Authorization: Bearer`; off (401) without any.",
             ),
         ),
+        "/v1/key": (
+            "get",
+            operation(
+                "getKey",
+                "The calling token: its model scope, limits, counts now and usage",
+                "Proxy",
+                ok("The token by name (`cache-control: no-store`).", ref("TokenEntry")),
+                (401, 405, 413, 500),
+                description="Any access token reads its own entry, as `/admin/status` lists it (like OpenRouter's `GET /api/v1/key`).",
+            ),
+        ),
         "/openapi.json": (
             "get",
             operation(
@@ -1025,6 +1037,7 @@ ALIASES = {
     "/messages": "/v1/messages",
     "/messages/count_tokens": "/v1/messages/count_tokens",
     "/responses": "/v1/responses",
+    "/key": "/v1/key",
     "/v1/health": "/health",
 }
 
@@ -1099,6 +1112,7 @@ def document(version: str) -> dict[str, Any]:
                 "Index": INDEX,
                 "Health": HEALTH,
                 "AdminStatus": ADMIN_STATUS,
+                "TokenEntry": TOKEN_ENTRY,
                 **SCHEMAS,
             },
         },

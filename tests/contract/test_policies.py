@@ -16,12 +16,14 @@ from tests.support import ACCESS_TOKEN, ADMIN_TOKEN, admin_status
 ALICE = "sk-alice-0123456789abcdef"
 BOB = "sk-bob-0123456789abcdef"
 CAROL = "sk-carol-0123456789abcdef"
+DAVE = "sk-dave-0123456789abcdef"
 POLICIES = {
     "alice": {"token": ALICE, "models": ["echo", "gpt-*"], "rpm": 3},
     "bob": {"token": BOB, "rpd": 2},
     "carol": {"token": CAROL, "concurrency": 1},
+    "dave": {"token": DAVE, "models": ["echo"], "rpm": 100},
 }
-SECRETS = (ALICE, BOB, CAROL, ACCESS_TOKEN, ADMIN_TOKEN, "good-key-1")
+SECRETS = (ALICE, BOB, CAROL, DAVE, ACCESS_TOKEN, ADMIN_TOKEN, "good-key-1")
 HELLO = [{"role": "user", "content": "hi"}]
 
 
@@ -140,3 +142,21 @@ def test_bad_policies_are_a_clear_configuration_error(proxies: ProxyFactory) -> 
     assert r.status_code == 500 and r.json()["error"]["code"] == "proxy_misconfigured"
     assert "TOKEN_POLICIES" in r.json()["error"]["message"]
     assert httpx.get(f"{proxy.url}/health").json()["status"] == "misconfigured"
+
+
+def test_a_token_reads_its_own_limits_and_usage(proxy: Proxy) -> None:
+    assert chat(proxy, DAVE).status_code == 200
+    r = httpx.get(f"{proxy.url}/v1/key", headers={"authorization": f"Bearer {DAVE}"}, timeout=10)
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    me = r.json()
+    assert me["name"] == "dave" and me["models"] == ["echo"]
+    assert me["limits"] == {"rpm": 100, "rpd": None, "concurrency": None}
+    assert me["now"]["requests_this_minute"] >= 1
+    day = next(iter(me["usage"].values()))
+    assert day["requests"] >= 1 and day["by_model"]["echo"]["requests"] >= 1
+    everyone = {t["name"]: t for t in admin_status(proxy.url)["tokens"]}
+    assert me["limits"] == everyone["dave"]["limits"] and me["now"] == everyone["dave"]["now"]  # the admin API's entry
+    plain = httpx.get(f"{proxy.url}/v1/key", headers={"authorization": f"Bearer {ACCESS_TOKEN}"}, timeout=10).json()
+    assert plain["name"] == "token-1" and plain["limits"] is None  # a token without a policy: only its own usage
+    assert httpx.get(f"{proxy.url}/v1/key", timeout=10).status_code == 401
+    no_secrets(r.text, json.dumps(plain), proxy.logs())

@@ -129,6 +129,7 @@ def test_every_route_of_the_app_is_described() -> None:
         *app.MESSAGES_PATHS,
         *app.COUNT_TOKENS_PATHS,
         *app.RESPONSES_PATHS,
+        *app.KEY_PATHS,
         *app.ENDPOINTS,
     }
     assert routed == described
