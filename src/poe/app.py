@@ -18,7 +18,7 @@ from .doors.models import handle_model, handle_models
 from .doors.openai_chat import handle_chat
 from .doors.openai_responses import handle_responses
 from .errors import ConfigError, MethodNotAllowed, NotFound, PayloadTooLarge, ProxyError, error_body
-from .http import Passthrough, Request, Response, Runtime, relay
+from .http import Passthrough, Relay, Request, Response, Runtime
 from .ledger import Admission, IsolateBooks, LocalLedger
 from .meter import Meter, Sink
 from .policies import Caller, ScopedCatalogue
@@ -331,7 +331,7 @@ class App:
             if isinstance(body, bytes):
                 await books.release(caller.name, admission.lease, rt.log)
             else:  # the token's stream is open until its last byte: counted till then (a passthrough too)
-                stream = relay(body) if isinstance(body, Passthrough) else body
+                stream = Relay(body) if isinstance(body, Passthrough) else body
                 body = _Released(stream, lambda: books.release(caller.name, admission.lease, rt.log))
         return Response(resp.status, (*resp.headers, *headers), body) if headers or body is not resp.body else resp
 

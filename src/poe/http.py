@@ -26,11 +26,11 @@ __all__ = [
     "KeyValueStore",
     "OutboundRequest",
     "Passthrough",
+    "Relay",
     "Request",
     "Response",
     "Runtime",
     "UpstreamResponse",
-    "relay",
 ]
 
 
@@ -104,24 +104,44 @@ class Runtime:
     meter: Meter | None = None  # the request's usage account (set by the app for client requests)
 
 
-async def relay(body: Passthrough) -> AsyncIterator[bytes]:
-    """A passed-through body read in Python (one an edge or the app must watch); closed however the copy
-    ends; its ends handed to ``body.ends`` if it ended whole."""
-    upstream, ends = body.upstream, body.ends
-    head = b""
-    tail: deque[bytes] = deque()
-    kept = 0
-    try:
-        async for chunk in upstream.body:
-            yield chunk
-            if ends is not None:
-                if len(head) < HEAD:
-                    head += chunk[: HEAD - len(head)]
-                tail.append(chunk)
-                kept += len(chunk)
-                while kept - len(tail[0]) >= TAIL:
-                    kept -= len(tail.popleft())
-    finally:
-        await upstream.close()
-    if ends is not None:
-        ends(head, b"".join(tail)[-TAIL:])
+class Relay:
+    """A passed-through body read in Python (one an edge or the app must watch). The upstream is closed
+    however the copy ends, also when it is closed before its first chunk (where an async generator's
+    ``finally`` would never run); its ends go to ``body.ends`` if it was read whole."""
+
+    def __init__(self, body: Passthrough) -> None:
+        self._upstream = body.upstream
+        self._chunks = body.upstream.body.__aiter__()
+        self._ends = body.ends
+        self._head = b""
+        self._tail: deque[bytes] = deque()
+        self._kept = 0
+        self._closed = False
+
+    def __aiter__(self) -> Relay:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            chunk = await self._chunks.__anext__()
+        except StopAsyncIteration:
+            await self.aclose()
+            if self._ends is not None:
+                self._ends(self._head, b"".join(self._tail)[-TAIL:])
+            raise
+        except BaseException:
+            await self.aclose()
+            raise
+        if self._ends is not None:
+            if len(self._head) < HEAD:
+                self._head += chunk[: HEAD - len(self._head)]
+            self._tail.append(chunk)
+            self._kept += len(chunk)
+            while self._kept - len(self._tail[0]) >= TAIL:
+                self._kept -= len(self._tail.popleft())
+        return chunk
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._upstream.close()

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from poe.canonical import Usage
-from poe.http import Passthrough, UpstreamResponse, relay
+from poe.http import Passthrough, Relay, UpstreamResponse
 from poe.meter import HEAD_BYTES, TAIL_BYTES, Meter, passthrough_usage
 
 
@@ -89,7 +89,7 @@ async def test_relay_hands_over_the_ends_however_the_body_is_cut(size: int) -> N
     data = anthropic_stream(500)
     got: list[tuple[bytes, bytes]] = []
     source = Body(data, size)
-    out = b"".join([chunk async for chunk in relay(Passthrough(source.response(), lambda h, t: got.append((h, t))))])
+    out = b"".join([chunk async for chunk in Relay(Passthrough(source.response(), lambda h, t: got.append((h, t))))])
     assert out == data and source.closed
     assert got == [ends(data)]
 
@@ -97,7 +97,7 @@ async def test_relay_hands_over_the_ends_however_the_body_is_cut(size: int) -> N
 async def test_relay_of_a_body_left_early_reports_nothing() -> None:
     got: list[tuple[bytes, bytes]] = []
     source = Body(anthropic_stream(50), 100)
-    stream = relay(Passthrough(source.response(), lambda h, t: got.append((h, t))))
+    stream = Relay(Passthrough(source.response(), lambda h, t: got.append((h, t))))
     await stream.__anext__()
     await stream.aclose()
     assert source.closed and got == []
@@ -114,3 +114,11 @@ def test_the_meter_counts_a_passthrough_for_the_token_and_the_key() -> None:
         (None, "claude-sonnet-4.5", counts),
         (1, "claude-sonnet-4.5", counts),
     ]
+
+
+async def test_relay_closed_before_its_first_chunk_closes_the_upstream() -> None:
+    got: list[tuple[bytes, bytes]] = []
+    source = Body(anthropic_stream(5), 10)
+    stream = Relay(Passthrough(source.response(), lambda h, t: got.append((h, t))))
+    await stream.aclose()  # the client left while the answer was being opened
+    assert source.closed and got == []

@@ -38,7 +38,7 @@ from typing import Any
 import httpx
 
 from ..app import App
-from ..http import KeyValueStore, OutboundRequest, Passthrough, Request, Runtime, UpstreamResponse, relay
+from ..http import KeyValueStore, OutboundRequest, Passthrough, Relay, Request, Runtime, UpstreamResponse
 from ..ledger import LocalLedger
 from ..settings import ENV_NAMES
 from .sqlite_kv import SqliteKV
@@ -192,7 +192,7 @@ class ProxyASGI:
             await send({"type": "http.response.body", "body": resp.body if scope["method"] != "HEAD" else b""})
             return
         if isinstance(resp.body, Passthrough):
-            await self._pump(relay(resp.body), receive, send)
+            await self._pump(Relay(resp.body), receive, send)
             return
         await self._pump(resp.body, receive, send)
 
