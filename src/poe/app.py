@@ -324,6 +324,8 @@ class App:
             if isinstance(exc, ProxyError):
                 self._record(rt, books, caller.name, view.resolved, exc.status)
                 exc.headers = (*exc.headers, *admission.headers)  # a limited token's errors carry its limits too
+            elif isinstance(exc, Exception):  # a bug: handle() answers it with a 500, counted as one
+                self._record(rt, books, caller.name, view.resolved, 500)
             raise
         self._record(rt, books, caller.name, view.resolved, resp.status)
         body, headers = resp.body, admission.headers
