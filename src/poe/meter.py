@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from .canonical import Usage
 
-__all__ = ["HEAD_BYTES", "TAIL_BYTES", "Ends", "Meter", "Sink", "passthrough_usage"]
+__all__ = ["HEAD_BYTES", "TAIL_BYTES", "Ends", "Meter", "Sink", "passthrough_usage", "usage_of"]
 
 HEAD_BYTES = 4096  # an Anthropic stream's message_start (its input tokens) is in its first frames
 TAIL_BYTES = 8192  # the usage chunk, message_delta or a JSON body's usage is in its last ones
@@ -65,11 +65,20 @@ def passthrough_usage(protocol: Literal["openai", "anthropic"], head: bytes, tai
     if last is None:
         return None
     if protocol == "openai":
-        return Usage(_count(last.get("prompt_tokens")), _count(last.get("completion_tokens")))
+        return usage_of(last)
     first = _usage_at(head, head.find(b'"usage"'))
     source = first if first is not None and _count(first.get("input_tokens")) else last
     prompt = sum(_count(source.get(k)) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
     return Usage(prompt, _count(last.get("output_tokens")))
+
+
+def usage_of(raw: Any) -> Usage:
+    """Poe's OpenAI-shaped ``usage`` object, of a chunk, a completion or a passed-through stream's tail
+    (zeros for what it leaves out)."""
+    raw = raw if isinstance(raw, dict) else {}
+    details = raw.get("completion_tokens_details")
+    reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    return Usage(_count(raw.get("prompt_tokens")), _count(raw.get("completion_tokens")), _count(reasoning))
 
 
 def _usage_at(data: bytes, at: int) -> dict[str, Any] | None:

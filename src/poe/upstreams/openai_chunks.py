@@ -16,10 +16,11 @@ from ..canonical import AnswerEvent, ChatRequest, Delta, Finish, Message, ToolCa
 from ..catalogue import Model
 from ..errors import ProxyError, UpstreamError
 from ..estimate import TokenCounter, estimate_prompt_tokens
+from ..meter import usage_of
 from ..pool import snippet
 from ..sse import SSEEvent
 
-__all__ = ["ChunkReader", "chat_body", "is_claude", "refused_fields", "upstream_tool_name", "usage_of"]
+__all__ = ["ChunkReader", "chat_body", "is_claude", "refused_fields", "upstream_tool_name"]
 
 THINKING_BUDGET_MAX = 31999  # Poe's declared range for Claude bots' thinking_budget
 # Fields the proxy adds or passes on for a translated client that Poe may refuse for one bot (a bot
@@ -224,16 +225,3 @@ class ChunkReader:
 
     def final_reason(self) -> str:
         return finish_reason(self.finish_reason, self._called)
-
-
-def usage_of(raw: Any) -> Usage:
-    """Poe's ``usage`` object (zeros for what it leaves out)."""
-    raw = raw if isinstance(raw, dict) else {}
-
-    def num(obj: Any, key: str) -> int:
-        value = obj.get(key) if isinstance(obj, dict) else None
-        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
-
-    return Usage(
-        num(raw, "prompt_tokens"), num(raw, "completion_tokens"), num(raw.get("completion_tokens_details"), "reasoning_tokens")
-    )

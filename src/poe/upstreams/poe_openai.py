@@ -26,11 +26,12 @@ from ..catalogue import Model
 from ..data_uri import check_images
 from ..errors import InvalidRequest, UpstreamError, UpstreamTimeout
 from ..http import OutboundRequest, Runtime, UpstreamResponse
+from ..meter import usage_of
 from ..pool import AttemptFailed, KeyPool, Opened, open_with_failover, read_head, send_attempt
 from ..settings import Config
 from ..sse import SSEEvent
 from .event_stream import EventStream, read_answer
-from .openai_chunks import ChunkReader, chat_body, refused_fields, usage_of
+from .openai_chunks import ChunkReader, chat_body, refused_fields
 
 __all__ = [
     "MAX_ANSWER_BYTES",
